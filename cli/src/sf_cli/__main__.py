@@ -1,0 +1,3 @@
+from sf_cli.main import run
+
+run()

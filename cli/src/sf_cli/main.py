@@ -1,0 +1,211 @@
+"""The `sf` command. Commands stay thin: parse, call one core function, render."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from contextlib import contextmanager
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated
+
+import psycopg
+import typer
+
+from sleepy_factory.config import Settings, load_settings
+from sleepy_factory.db import connect, resolve_url
+from sleepy_factory.errors import SleepyFactoryError
+from sleepy_factory.jobs import create_job, get_job, list_jobs, parse_job_id, retry_job
+from sleepy_factory.logs import configure_logging
+from sleepy_factory.migrate import check_schema, upgrade
+from sleepy_factory.pipeline import ALL_STAGES, Format, Status
+from sleepy_factory.queue import Connection
+from sleepy_factory.runtime import stop_on_signals
+from sleepy_factory.urls import masked
+
+from sf_cli import render
+
+app = typer.Typer(
+    name="sf",
+    help="Sleepy Factory: turn jobs into videos through audio -> visuals -> render.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Stage = StrEnum("Stage", {s: s for s in ALL_STAGES})  # type: ignore[misc]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+@contextmanager
+def _database(*, check: bool = True) -> Iterator[Connection]:
+    settings = load_settings()
+    with connect(resolve_url(settings)) as conn:
+        if check:
+            check_schema(conn)
+        yield conn
+
+
+@app.command("new-job")
+def new_job(
+    format: Annotated[Format, typer.Option("--format", help="Video format.")] = Format.SHORT,
+    topic: Annotated[str, typer.Option(help="What the video is about.")] = "tide pools",
+    length_seconds: Annotated[
+        int | None, typer.Option(help="Target length; defaults depend on the format.")
+    ] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Create a job; prints its id."""
+    with _database() as conn:
+        job_id = create_job(conn, fmt=format, topic=topic, length_seconds=length_seconds)
+    typer.echo(render.dumps({"id": str(job_id)}) if json else str(job_id))
+
+
+@app.command("list-jobs")
+def list_jobs_command(
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many jobs, newest first.")] = 20,
+    status: Annotated[
+        Status | None, typer.Option(help="Only jobs with a stage in this status.")
+    ] = None,
+    json: JsonFlag = False,
+) -> None:
+    """List the newest jobs with each stage's status."""
+    with _database() as conn:
+        jobs = list_jobs(conn, limit=limit, status=status)
+    if json:
+        typer.echo(render.dumps([render.job_json(job) for job in jobs]))
+    else:
+        for job in jobs:
+            typer.echo(render.job_line(job))
+
+
+@app.command("show-job")
+def show_job(
+    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")],
+    json: JsonFlag = False,
+) -> None:
+    """Show one job: per stage its status, attempt, lease, last error and timings."""
+    parsed = parse_job_id(job_id)
+    with _database() as conn:
+        job = get_job(conn, parsed)
+    typer.echo(render.dumps(render.job_detail_json(job)) if json else render.job_detail_text(job))
+
+
+@app.command()
+def retry(job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")]) -> None:
+    """Put a job's ERROR stages back to READY with a fresh attempt budget."""
+    parsed = parse_job_id(job_id)
+    with _database() as conn:
+        stages = retry_job(conn, parsed)
+    typer.echo(f"requeued: {', '.join(stages)}" if stages else "nothing to retry: no stage is in ERROR")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic, to the newest revision)."""
+    url = resolve_url(load_settings())
+    with connect(url):
+        pass  # fail with one clear line before Alembic prints a traceback
+    upgrade(url)
+    typer.echo(f"database {masked(url)} is at the latest schema")
+
+
+@app.command()
+def orchestrator() -> None:
+    """Run one orchestrator pass: promote every stage whose turn has come."""
+    from sf_orchestrator import promote_ready_stages
+
+    with _database() as conn:
+        promoted = promote_ready_stages(conn)
+    typer.echo(f"promoted {promoted} stage(s)")
+
+
+@app.command("orchestrator-loop")
+def orchestrator_loop(
+    poll: Annotated[float, typer.Option(min=0.01, help="Seconds between passes.")] = 1.0,
+) -> None:
+    """Run the orchestrator until SIGTERM/Ctrl+C."""
+    from sf_cli.roles import orchestrator_loop as loop
+
+    settings = _role_settings()
+    loop(settings, _stop_event(), poll)
+
+
+@app.command()
+def recovery(
+    poll: Annotated[float, typer.Option(min=0.01, help="Seconds between scans.")] = 5.0,
+    once: Annotated[bool, typer.Option("--once", help="Scan once and exit.")] = False,
+) -> None:
+    """Requeue stages whose lease expired (their worker died or hung)."""
+    from sf_recovery import recover_once
+
+    from sf_cli.roles import recovery_loop
+
+    settings = _role_settings()
+    if once:
+        from sleepy_factory.runtime import open_role_pool
+
+        pool = open_role_pool(settings, name="recovery", size=1)
+        try:
+            typer.echo(f"requeued {recover_once(pool, settings)} stage(s)")
+        finally:
+            pool.close()
+        return
+    recovery_loop(settings, _stop_event(), poll)
+
+
+@app.command()
+def worker(
+    stage: Annotated[Stage, typer.Option(help="Which stage this worker runs.")],
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Stages run at once.")] = 1,
+) -> None:
+    """Claim and run stages of one kind until SIGTERM/Ctrl+C."""
+    from sf_cli.roles import worker_loop
+
+    worker_loop(_role_settings(), _stop_event(), str(stage.value), concurrency)
+
+
+@app.command()
+def dev(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Handlers per stage.")] = 2,
+) -> None:
+    """Run every role in one process; embedded Postgres under .sf/ unless DATABASE_URL is set."""
+    from sf_cli.dev import run_dev
+
+    run_dev(_role_settings(), _stop_event(), concurrency=concurrency)
+
+
+def _role_settings() -> Settings:
+    configure_logging()
+    return load_settings()
+
+
+def _stop_event() -> threading.Event:
+    stop = threading.Event()
+    stop_on_signals(stop)
+    return stop
+
+
+def run() -> None:
+    """Entry point: every expected failure becomes one line on stderr and a non-zero exit."""
+    try:
+        app(standalone_mode=False)
+    except SleepyFactoryError as exc:
+        _fail(str(exc), exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", 130)
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument, bad value
+        if not exc.format_message():
+            sys.exit(exc.exit_code)  # bare `sf`: help was printed already
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        _fail(f"{exc.format_message()}{hint}", exc.exit_code)
+    except psycopg.OperationalError as exc:
+        _fail(f"database error: {str(exc).strip().splitlines()[0]}", 3)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"sf: error: {message}", err=True)
+    sys.exit(code)

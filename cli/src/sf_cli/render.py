@@ -1,0 +1,86 @@
+"""How jobs look on the terminal and as JSON. The JSON shapes are a documented, stable interface."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sleepy_factory.jobs import JobSummary, StageDetail
+
+TOPIC_WIDTH = 40
+
+
+def job_json(job: JobSummary) -> dict[str, Any]:
+    return {
+        "id": str(job.id),
+        "format": job.format,
+        "topic": job.topic,
+        "params": job.params,
+        "stages": job.stages,
+        "attempts": job.attempts,
+        "created_at": job.created_at.isoformat(),
+    }
+
+
+def job_detail_json(job: JobSummary) -> dict[str, Any]:
+    return {**job_json(job), "stage_details": [_stage_json(s) for s in job.stage_details]}
+
+
+def _stage_json(stage: StageDetail) -> dict[str, Any]:
+    return {
+        "stage": stage.stage,
+        "status": stage.status,
+        "attempt": stage.attempt,
+        "failures": stage.failures,
+        "lease_owner": stage.lease_owner,
+        "lease_expires_at": _iso(stage.lease_expires_at),
+        "heartbeat_at": _iso(stage.heartbeat_at),
+        "run_after": _iso(stage.run_after),
+        "last_error": stage.last_error,
+        "started_at": _iso(stage.started_at),
+        "finished_at": _iso(stage.finished_at),
+        "outputs": stage.outputs,
+    }
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def job_line(job: JobSummary) -> str:
+    """`<id>  <format>  <topic>  audio=DONE visuals=DONE render=DONE attempts=3`"""
+    stages = " ".join(f"{name}={status}" for name, status in job.stages.items())
+    return f"{job.id}  {job.format:<8}  {safe_text(job.topic, TOPIC_WIDTH):<{TOPIC_WIDTH}}  {stages} attempts={job.attempts}"
+
+
+def job_detail_text(job: JobSummary) -> str:
+    lines = [
+        f"job        {job.id}",
+        f"format     {job.format}",
+        f"topic      {safe_text(job.topic, 200)}",
+        f"params     {json.dumps(job.params)}",
+        f"created    {job.created_at.isoformat(timespec='seconds')}",
+        f"attempts   {job.attempts}",
+        "",
+        f"{'stage':<8} {'status':<8} {'attempt':>7} {'fails':>5}  {'lease owner':<36} {'lease expires':<25} {'started':<25} {'finished':<25}",
+    ]
+    for s in job.stage_details:
+        lines.append(
+            f"{s.stage:<8} {s.status:<8} {s.attempt:>7} {s.failures:>5}  {s.lease_owner or '-':<36} "
+            f"{_iso(s.lease_expires_at) or '-':<25} {_iso(s.started_at) or '-':<25} "
+            f"{_iso(s.finished_at) or '-':<25}"
+        )
+        if s.last_error:
+            lines.append(f"         last error: {safe_text(s.last_error, 300)}")
+    return "\n".join(lines)
+
+
+def safe_text(text: str, width: int) -> str:
+    """One printable line: control characters escaped, long text cut with an ellipsis."""
+    flat = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="milliseconds")

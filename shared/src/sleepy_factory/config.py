@@ -1,0 +1,59 @@
+"""Settings from the environment (DATABASE_URL, SF_*), validated once, with one clear error when wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sleepy_factory.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Everything a role can be told through its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SF_", extra="ignore")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    data_dir: Path = Path(".sf")
+    lease_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    max_attempts: int = Field(default=5, ge=1, le=1_000)
+    poll_seconds: float = Field(default=1.0, gt=0, le=3_600)
+    recovery_poll_seconds: float = Field(default=5.0, gt=0, le=3_600)
+    backoff_base_seconds: float = Field(default=1.0, ge=0, le=3_600)
+    backoff_max_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    shutdown_grace: float = Field(default=20.0, ge=0, le=3_600)
+    connect_timeout: float = Field(default=60.0, ge=0, le=3_600)
+    sim_seconds: float = Field(default=0.2, ge=0, le=86_400)
+    sim_fail_rate: float = Field(default=0.0, ge=0, le=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
+            raise ValueError(
+                "must start with postgresql+psycopg:// (or postgresql://), "
+                f"got scheme {scheme or '(none)'!r}"
+            )
+        return value
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment; raise ConfigError naming the first bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "?"
+    variable = "DATABASE_URL" if field == "DATABASE_URL" else f"SF_{field.upper()}"
+    given = first.get("input")
+    shown = "" if variable == "DATABASE_URL" or given is None else f" (got {given!r})"
+    return f"invalid setting {variable}{shown}: {first['msg']}"

@@ -1,0 +1,96 @@
+"""Connections: which server to use, waiting for it to answer, and the connection pool."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from sleepy_factory.config import Settings
+from sleepy_factory.embedded import recorded_url
+from sleepy_factory.errors import ConfigError, DatabaseUnavailableError
+from sleepy_factory.urls import libpq_url, masked
+
+log = logging.getLogger(__name__)
+
+NO_DATABASE = (
+    "no database configured: set DATABASE_URL=postgresql+psycopg://user:pass@host/db, "
+    "or start `sf dev` (embedded Postgres) in another terminal"
+)
+
+
+def resolve_url(settings: Settings) -> str:
+    """DATABASE_URL if set, else the URL a running `sf dev` recorded under the data dir."""
+    url = settings.database_url or recorded_url(settings.data_dir)
+    if url is None:
+        raise ConfigError(NO_DATABASE)
+    return url
+
+
+def connect(url: str, *, timeout: float = 10.0) -> psycopg.Connection[tuple[object, ...]]:
+    """One autocommit connection; a failure names the (masked) URL."""
+    try:
+        return psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=max(1, int(timeout)))
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot connect to {masked(url)}: {_first_line(exc)}"
+        ) from None
+    except psycopg.ProgrammingError as exc:  # malformed conninfo
+        raise ConfigError(f"invalid DATABASE_URL {masked(url)}: {_first_line(exc)}") from None
+
+
+def wait_for_database(url: str, timeout: float) -> None:
+    """Retry connecting with capped exponential backoff and jitter until timeout seconds pass.
+
+    Logs one line when the database is first found unreachable, not one per retry.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.1
+    warned = False
+    while True:
+        try:
+            connect(url, timeout=min(5.0, max(1.0, timeout))).close()
+        except DatabaseUnavailableError as exc:
+            if _is_permanent(str(exc)) or time.monotonic() + delay > deadline:
+                raise
+            if not warned:
+                log.warning("%s; retrying for up to %.0fs", exc, timeout)
+                warned = True
+            time.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, 5.0)
+        else:
+            if warned:
+                log.warning("database %s is reachable again", masked(url))
+            return
+
+
+def open_pool(url: str, *, max_size: int, name: str) -> ConnectionPool[psycopg.Connection[tuple[object, ...]]]:
+    """A pool of autocommit connections; each statement is its own transaction unless wrapped."""
+    pool: ConnectionPool[psycopg.Connection[tuple[object, ...]]] = ConnectionPool(
+        libpq_url(url),
+        min_size=1,
+        max_size=max_size,
+        kwargs={"autocommit": True},
+        name=name,
+        check=ConnectionPool.check_connection,
+        open=False,
+    )
+    pool.open(wait=False)
+    return pool
+
+
+def _is_permanent(message: str) -> bool:
+    """Errors that waiting will not fix: wrong password, unknown database or role."""
+    lowered = message.lower()
+    return any(
+        marker in lowered
+        for marker in ("password authentication failed", "does not exist", "no password supplied")
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

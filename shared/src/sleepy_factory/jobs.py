@@ -1,0 +1,189 @@
+"""Jobs as users see them: create, list, show and retry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from sleepy_factory.errors import InvalidInputError, JobNotFoundError
+from sleepy_factory.pipeline import (
+    DEFAULT_LENGTH_SECONDS,
+    MAX_LENGTH_SECONDS,
+    Format,
+    Status,
+    stages_for,
+)
+from sleepy_factory.queue.records import Connection
+
+MAX_TOPIC_CHARS = 100_000
+DEFAULT_TOPIC = "tide pools"
+
+# The job row and all its stage rows in one statement, so a job never exists half-created.
+INSERT_JOB = """
+WITH job AS (
+    INSERT INTO jobs (format, topic, params, trace_context)
+    VALUES (%(format)s, %(topic)s, %(params)s, %(trace_context)s)
+    RETURNING id
+)
+INSERT INTO job_stages (job_id, stage, position)
+SELECT job.id, s.stage, p.position
+FROM job, unnest(%(stages)s::text[]) WITH ORDINALITY AS s(stage, ordinality)
+CROSS JOIN LATERAL (SELECT (s.ordinality - 1)::smallint AS position) AS p
+RETURNING job_id
+"""
+
+# Stages aggregated per job, in pipeline order; the newest jobs first.
+_SUMMARY = """
+SELECT j.id, j.format, j.topic, j.params, j.created_at,
+       array_agg(s.stage ORDER BY s.position), array_agg(s.status ORDER BY s.position),
+       sum(s.attempt)::int
+FROM jobs AS j JOIN job_stages AS s ON s.job_id = j.id
+"""
+LIST_JOBS = _SUMMARY + "GROUP BY j.id ORDER BY j.created_at DESC, j.id LIMIT %(limit)s"
+LIST_JOBS_WITH_STATUS = (
+    _SUMMARY
+    + "GROUP BY j.id HAVING bool_or(s.status = %(status)s) "
+    + "ORDER BY j.created_at DESC, j.id LIMIT %(limit)s"
+)
+GET_JOB = _SUMMARY + "WHERE j.id = %(id)s GROUP BY j.id"
+GET_STAGES = """
+SELECT stage, status, attempt, failures, lease_owner, lease_expires_at, heartbeat_at,
+       run_after, last_error, started_at, finished_at, outputs
+FROM job_stages WHERE job_id = %(id)s ORDER BY position
+"""
+
+# Only ERROR stages move; their failure budget starts afresh. The attempt counter (fencing token)
+# keeps growing so a run from before the retry can never write.
+RETRY_JOB = """
+UPDATE job_stages
+SET status = 'READY', failures = 0, run_after = now()
+WHERE job_id = %(id)s AND status = 'ERROR'
+RETURNING stage
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StageDetail:
+    stage: str
+    status: str
+    attempt: int
+    failures: int
+    lease_owner: str | None
+    lease_expires_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None
+    run_after: dt.datetime
+    last_error: str | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    outputs: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    id: uuid.UUID
+    format: str
+    topic: str
+    params: dict[str, Any]
+    created_at: dt.datetime
+    stages: dict[str, str]
+    attempts: int
+    stage_details: list[StageDetail] = field(default_factory=list)
+
+
+def parse_job_id(text: str) -> uuid.UUID:
+    """A job id as users type it; InvalidInputError when it is not one."""
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"{text[:80]!r} is not a job id (expected a UUID like those `sf list-jobs` shows)"
+        ) from None
+
+
+def validate_topic(topic: str) -> str:
+    if not topic.strip():
+        raise InvalidInputError("--topic must not be empty")
+    if "\x00" in topic:
+        raise InvalidInputError("--topic must not contain NUL characters")
+    if len(topic) > MAX_TOPIC_CHARS:
+        raise InvalidInputError(f"--topic is {len(topic)} characters; the limit is {MAX_TOPIC_CHARS}")
+    return topic
+
+
+def validate_length(fmt: Format, length_seconds: int | None) -> int:
+    if length_seconds is None:
+        return DEFAULT_LENGTH_SECONDS[fmt]
+    limit = MAX_LENGTH_SECONDS[fmt]
+    if not 1 <= length_seconds <= limit:
+        raise InvalidInputError(
+            f"--length-seconds for a {fmt.value} must be between 1 and {limit}, got {length_seconds}"
+        )
+    return length_seconds
+
+
+def create_job(
+    conn: Connection,
+    *,
+    fmt: Format,
+    topic: str,
+    length_seconds: int | None = None,
+    trace_context: dict[str, str] | None = None,
+) -> uuid.UUID:
+    """Insert a job with all its stages NEW; the orchestrator takes it from there."""
+    params = {"length_seconds": validate_length(fmt, length_seconds)}
+    rows = conn.execute(
+        INSERT_JOB,
+        {
+            "format": fmt.value,
+            "topic": validate_topic(topic),
+            "params": Jsonb(params),
+            "trace_context": Jsonb(trace_context or {}),
+            "stages": list(stages_for(fmt)),
+        },
+    ).fetchall()
+    return uuid.UUID(str(rows[0][0]))
+
+
+def list_jobs(conn: Connection, *, limit: int = 20, status: Status | None = None) -> list[JobSummary]:
+    """The newest jobs; with `status`, only jobs having at least one stage in that status."""
+    if status is None:
+        rows = conn.execute(LIST_JOBS, {"limit": limit}).fetchall()
+    else:
+        rows = conn.execute(LIST_JOBS_WITH_STATUS, {"limit": limit, "status": status.value}).fetchall()
+    return [_summary(row) for row in rows]
+
+
+def get_job(conn: Connection, job_id: uuid.UUID) -> JobSummary:
+    row = conn.execute(GET_JOB, {"id": job_id}).fetchone()
+    if row is None:
+        raise JobNotFoundError(f"no job with id {job_id}")
+    details = [StageDetail(*r) for r in conn.execute(GET_STAGES, {"id": job_id}).fetchall()]
+    summary = _summary(row)
+    return JobSummary(**{**_fields(summary), "stage_details": details})
+
+
+def retry_job(conn: Connection, job_id: uuid.UUID) -> list[str]:
+    """Put the job's ERROR stages back to READY; return their names (empty if none had failed)."""
+    get_job(conn, job_id)
+    return [str(r[0]) for r in conn.execute(RETRY_JOB, {"id": job_id}).fetchall()]
+
+
+def _summary(row: tuple[Any, ...]) -> JobSummary:
+    job_id, fmt, topic, params, created_at, stages, statuses, attempts = row
+    return JobSummary(
+        id=job_id,
+        format=fmt,
+        topic=topic,
+        params=params,
+        created_at=created_at,
+        stages=dict(zip(stages, statuses, strict=True)),
+        attempts=attempts,
+    )
+
+
+def _fields(summary: JobSummary) -> dict[str, Any]:
+    return {name: getattr(summary, name) for name in JobSummary.__slots__}

@@ -1,0 +1,53 @@
+"""Claim READY stages for one worker."""
+
+from __future__ import annotations
+
+from sleepy_factory.queue.records import ClaimedStage, Connection, JobSpec, Lease
+
+# One statement: lock up to `limit` due READY rows of one stage, skipping rows other workers hold,
+# and turn them RUNNING under this owner. `attempt + 1` becomes the fencing token of this run.
+# The lease expiry comes from the database clock so workers' clocks never matter.
+CLAIM = """
+WITH picked AS (
+    SELECT job_id, stage
+    FROM job_stages
+    WHERE status = 'READY' AND stage = %(stage)s AND run_after <= now()
+    ORDER BY run_after
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE job_stages AS s
+SET status = 'RUNNING',
+    attempt = s.attempt + 1,
+    lease_owner = %(owner)s,
+    lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+    heartbeat_at = now(),
+    started_at = now(),
+    finished_at = NULL
+FROM picked JOIN jobs AS j ON j.id = picked.job_id
+WHERE s.job_id = picked.job_id AND s.stage = picked.stage AND s.status = 'READY'
+RETURNING s.job_id, s.stage, s.attempt, s.lease_expires_at, s.last_error,
+          j.format, j.topic, j.params, j.trace_context
+"""
+
+
+def claim(
+    conn: Connection, *, stage: str, owner: str, limit: int, lease_seconds: float
+) -> list[ClaimedStage]:
+    """Claim up to `limit` READY stages named `stage`; an empty list when none are due."""
+    if limit <= 0:
+        return []
+    rows = conn.execute(
+        CLAIM,
+        {"stage": stage, "owner": owner, "limit": limit, "lease_seconds": lease_seconds},
+        prepare=True,
+    ).fetchall()
+    return [
+        ClaimedStage(
+            lease=Lease(job_id=job_id, stage=st, attempt=attempt, owner=owner),
+            job=JobSpec(id=job_id, format=fmt, topic=topic, params=params, trace_context=trace),
+            lease_expires_at=expires,
+            previous_error=last_error,
+        )
+        for job_id, st, attempt, expires, last_error, fmt, topic, params, trace in rows
+    ]

@@ -1,0 +1,111 @@
+"""The tables, as SQLAlchemy models. Alembic autogenerates migrations from these and a test checks they agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from sleepy_factory.pipeline import FORMATS, STATUSES
+
+# The migration revision this code expects; `sf` refuses to run against any other (see schema_check.py).
+SCHEMA_REVISION = "0001_initial"
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Job(Base):
+    """One requested video. The trace context links every role's span to the span that created it."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (CheckConstraint(f"format IN ({_quoted(FORMATS)})", name="format_known"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    format: Mapped[str] = mapped_column(String(16))
+    topic: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    trace_context: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class JobStage(Base):
+    """One stage of one job: its status, its lease and the fencing token (`attempt`)."""
+
+    __tablename__ = "job_stages"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_quoted(STATUSES)})", name="status_known"),
+        CheckConstraint(
+            "(status = 'RUNNING') = (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL)",
+            name="lease_iff_running",
+        ),
+        CheckConstraint("attempt >= 0 AND failures >= 0", name="counters_positive"),
+        # Claim scans only READY rows of one stage, oldest run_after first.
+        Index(
+            "ix_job_stages_ready",
+            "stage",
+            "run_after",
+            postgresql_where=text("status = 'READY'"),
+        ),
+        # Recovery scans only RUNNING rows by lease expiry.
+        Index(
+            "ix_job_stages_running_lease",
+            "lease_expires_at",
+            postgresql_where=text("status = 'RUNNING'"),
+        ),
+        # The orchestrator looks only at stages still waiting to be promoted.
+        Index("ix_job_stages_new", "job_id", postgresql_where=text("status = 'NEW'")),
+    )
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'NEW'"))
+    attempt: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    lease_owner: Mapped[str | None] = mapped_column(Text)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    run_after: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
