@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
-
 from sleepy_factory.config import load_settings
 from sleepy_factory.db import resolve_url
 from sleepy_factory.schema import Base
 from sleepy_factory.urls import sqlalchemy_url
+from sqlalchemy import create_engine, pool
 
 config = context.config
 target_metadata = Base.metadata

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from sleepy_factory.config import Settings
 from sleepy_factory.embedded import forget_url, start_embedded
@@ -31,12 +32,8 @@ def run_dev(settings: Settings, stop: threading.Event, *, concurrency: int) -> N
         ("recovery", lambda: recovery_loop(settings, stop, settings.recovery_poll_seconds)),
     ]
     for stage in ALL_STAGES:
-        roles.append(
-            (f"worker-{stage}", lambda stage=stage: worker_loop(settings, stop, stage, concurrency))
-        )
-    threads = [
-        threading.Thread(target=_guarded(name, target, stop), name=name) for name, target in roles
-    ]
+        roles.append((f"worker-{stage}", partial(worker_loop, settings, stop, stage, concurrency)))
+    threads = [threading.Thread(target=_guarded(name, target, stop), name=name) for name, target in roles]
     for thread in threads:
         thread.start()
     try:

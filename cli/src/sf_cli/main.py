@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 import threading
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated
 
 import psycopg
 import typer
-
 from sleepy_factory.config import Settings, load_settings
 from sleepy_factory.db import connect, resolve_url
 from sleepy_factory.errors import SleepyFactoryError
@@ -64,9 +63,7 @@ def new_job(
 @app.command("list-jobs")
 def list_jobs_command(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many jobs, newest first.")] = 20,
-    status: Annotated[
-        Status | None, typer.Option(help="Only jobs with a stage in this status.")
-    ] = None,
+    status: Annotated[Status | None, typer.Option(help="Only jobs with a stage in this status.")] = None,
     json: JsonFlag = False,
 ) -> None:
     """List the newest jobs with each stage's status."""

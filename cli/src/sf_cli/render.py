@@ -51,7 +51,8 @@ def dumps(value: Any) -> str:
 def job_line(job: JobSummary) -> str:
     """`<id>  <format>  <topic>  audio=DONE visuals=DONE render=DONE attempts=3`"""
     stages = " ".join(f"{name}={status}" for name, status in job.stages.items())
-    return f"{job.id}  {job.format:<8}  {safe_text(job.topic, TOPIC_WIDTH):<{TOPIC_WIDTH}}  {stages} attempts={job.attempts}"
+    topic = safe_text(job.topic, TOPIC_WIDTH)
+    return f"{job.id}  {job.format:<8}  {topic:<{TOPIC_WIDTH}}  {stages} attempts={job.attempts}"
 
 
 def job_detail_text(job: JobSummary) -> str:
@@ -63,7 +64,8 @@ def job_detail_text(job: JobSummary) -> str:
         f"created    {job.created_at.isoformat(timespec='seconds')}",
         f"attempts   {job.attempts}",
         "",
-        f"{'stage':<8} {'status':<8} {'attempt':>7} {'fails':>5}  {'lease owner':<36} {'lease expires':<25} {'started':<25} {'finished':<25}",
+        f"{'stage':<8} {'status':<8} {'attempt':>7} {'fails':>5}  {'lease owner':<36} "
+        f"{'lease expires':<25} {'started':<25} {'finished':<25}",
     ]
     for s in job.stage_details:
         lines.append(

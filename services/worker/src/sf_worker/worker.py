@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from sleepy_factory.config import Settings
@@ -145,7 +146,7 @@ class Worker:
             run.abandoned = True
             run.cancelled.set()
             lease = run.claimed.lease
-            released = self._write(lease, lambda conn, lease=lease: release(conn, lease))
+            released = self._write(lease, partial(release, lease=lease))
             log.warning(
                 "released at shutdown: job_id=%s stage=%s attempt=%d (%s)",
                 lease.job_id,

@@ -11,8 +11,10 @@ from sleepy_factory.queue.records import Connection, Lease
 
 # Every statement below is fenced by owner + attempt + RUNNING: a worker that lost its lease
 # (recovered, re-claimed by a newer attempt) changes nothing and is told so by rowcount 0.
-_FENCE = "job_id = %(job_id)s AND stage = %(stage)s AND attempt = %(attempt)s " \
+_FENCE = (
+    "job_id = %(job_id)s AND stage = %(stage)s AND attempt = %(attempt)s "
     "AND status = 'RUNNING' AND lease_owner = %(owner)s"
+)
 
 COMPLETE = f"""
 UPDATE job_stages

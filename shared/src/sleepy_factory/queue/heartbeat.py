@@ -19,9 +19,7 @@ RETURNING s.job_id, s.stage, s.attempt
 """
 
 
-def heartbeat(
-    conn: Connection, *, owner: str, leases: Collection[Lease], lease_seconds: float
-) -> set[Lease]:
+def heartbeat(conn: Connection, *, owner: str, leases: Collection[Lease], lease_seconds: float) -> set[Lease]:
     """Extend every lease in `leases` still held by `owner`; return the ones that were extended."""
     if not leases:
         return set()

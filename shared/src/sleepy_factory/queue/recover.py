@@ -42,9 +42,7 @@ def requeue_expired(conn: Connection, *, max_attempts: int, batch: int = 500) ->
             REQUEUE_EXPIRED, {"batch": batch, "max_attempts": max_attempts}, prepare=True
         ).fetchall()
         for job_id, stage, attempt, status in rows:
-            log.warning(
-                "lease expired: job_id=%s stage=%s attempt=%s -> %s", job_id, stage, attempt, status
-            )
+            log.warning("lease expired: job_id=%s stage=%s attempt=%s -> %s", job_id, stage, attempt, status)
         total += len(rows)
         if len(rows) < batch:
             return total

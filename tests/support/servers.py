@@ -1,0 +1,56 @@
+"""Where the test session's Postgres comes from."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from sleepy_factory.embedded import start_embedded
+from sleepy_factory.urls import libpq_url, sqlalchemy_url
+
+log = logging.getLogger(__name__)
+
+
+def admin_url_from_env() -> str | None:
+    url = os.environ.get("SF_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    return libpq_url(url) if url else None
+
+
+@dataclass
+class Container:
+    handle: Any
+    url: str
+
+    def stop(self) -> None:
+        self.handle.stop()
+
+
+def start_container() -> Container | None:
+    """A throwaway Postgres container, or None at once when no container engine answers."""
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception as exc:  # no engine, no socket, no permission: all mean "use another server"
+        log.info("no container engine (%s); using embedded Postgres", type(exc).__name__)
+        return None
+    from testcontainers.postgres import PostgresContainer
+
+    handle = PostgresContainer("postgres:17-alpine", driver=None)
+    handle.start()
+    return Container(handle=handle, url=libpq_url(handle.get_connection_url()))
+
+
+def start_embedded_server(workdir: Path) -> str:
+    return libpq_url(start_embedded(workdir, cleanup_mode="delete"))
+
+
+def database_url(server_url: str, name: str) -> str:
+    """The same server, another database (libpq URL)."""
+    url = make_url(sqlalchemy_url(server_url)).set(database=name)
+    return libpq_url(url.render_as_string(hide_password=False))
