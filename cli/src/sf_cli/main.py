@@ -54,9 +54,21 @@ def new_job(
     ] = None,
     json: JsonFlag = False,
 ) -> None:
-    """Create a job; prints its id."""
-    with _database() as conn:
-        job_id = create_job(conn, fmt=format, topic=topic, length_seconds=length_seconds)
+    """Create a job; prints its id. Starts the job's trace when tracing is configured."""
+    from opentelemetry.trace import SpanKind
+    from sleepy_factory.tracing import JOB_ID, carrier_of, shutdown_tracing, tracer_for
+
+    try:
+        with (
+            tracer_for("sf-cli").start_as_current_span("create job", kind=SpanKind.PRODUCER) as span,
+            _database() as conn,
+        ):
+            job_id = create_job(
+                conn, fmt=format, topic=topic, length_seconds=length_seconds, trace_context=carrier_of(span)
+            )
+            span.set_attribute(JOB_ID, str(job_id))
+    finally:
+        shutdown_tracing()
     typer.echo(render.dumps({"id": str(job_id)}) if json else str(job_id))
 
 
@@ -124,8 +136,8 @@ def orchestrator_loop(
     """Run the orchestrator until SIGTERM/Ctrl+C."""
     from sf_cli.roles import orchestrator_loop as loop
 
-    settings = _role_settings()
-    loop(settings, _stop_event(), poll)
+    with _role_settings() as settings:
+        loop(settings, _stop_event(), poll)
 
 
 @app.command()
@@ -134,32 +146,27 @@ def recovery(
     once: Annotated[bool, typer.Option("--once", help="Scan once and exit.")] = False,
 ) -> None:
     """Requeue stages whose lease expired (their worker died or hung)."""
-    from sf_recovery import recover_once
+    from sf_cli.roles import recovery_loop, recovery_once
 
-    from sf_cli.roles import recovery_loop
-
-    settings = _role_settings()
-    if once:
-        from sleepy_factory.runtime import open_role_pool
-
-        pool = open_role_pool(settings, name="recovery", size=1)
-        try:
-            typer.echo(f"requeued {recover_once(pool, settings)} stage(s)")
-        finally:
-            pool.close()
-        return
-    recovery_loop(settings, _stop_event(), poll)
+    with _role_settings() as settings:
+        if once:
+            typer.echo(f"requeued {recovery_once(settings)} stage(s)")
+        else:
+            recovery_loop(settings, _stop_event(), poll)
 
 
 @app.command()
 def worker(
-    stage: Annotated[Stage, typer.Option(help="Which stage this worker runs.")],
-    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Stages run at once.")] = 1,
+    stage: Annotated[Stage, typer.Option(envvar="SF_STAGE", help="Which stage this worker runs.")],
+    concurrency: Annotated[
+        int, typer.Option(envvar="SF_CONCURRENCY", min=1, max=256, help="Stages run at once.")
+    ] = 1,
 ) -> None:
     """Claim and run stages of one kind until SIGTERM/Ctrl+C."""
     from sf_cli.roles import worker_loop
 
-    worker_loop(_role_settings(), _stop_event(), str(stage.value), concurrency)
+    with _role_settings() as settings:
+        worker_loop(settings, _stop_event(), str(stage.value), concurrency)
 
 
 @app.command()
@@ -169,12 +176,35 @@ def dev(
     """Run every role in one process; embedded Postgres under .sf/ unless DATABASE_URL is set."""
     from sf_cli.dev import run_dev
 
-    run_dev(_role_settings(), _stop_event(), concurrency=concurrency)
+    with _role_settings() as settings:
+        run_dev(settings, _stop_event(), concurrency=concurrency)
 
 
-def _role_settings() -> Settings:
-    configure_logging()
-    return load_settings()
+@app.command()
+def health(
+    max_age: Annotated[
+        float | None, typer.Option(help="Seconds without a heartbeat before unhealthy (SF_HEALTH_MAX_AGE).")
+    ] = None,
+) -> None:
+    """Exit 0 when this container's role loop reached the database recently (for HEALTHCHECK)."""
+    from sleepy_factory.health import check_health
+
+    settings = load_settings()
+    age = check_health(settings.health_file, max_age or settings.health_max_age)
+    typer.echo(f"healthy: last heartbeat {age:.1f}s ago")
+
+
+@contextmanager
+def _role_settings() -> Iterator[Settings]:
+    """Settings and logging for a long-running role; flushes its spans however it ends."""
+    from sleepy_factory.tracing import shutdown_tracing
+
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    try:
+        yield settings
+    finally:
+        shutdown_tracing()
 
 
 def _stop_event() -> threading.Event:

@@ -1,46 +1,88 @@
-"""Start each role from settings: the wiring shared by the role commands and `sf dev`."""
+"""Start each role from settings: the wiring shared by the role commands and `sf dev`.
+
+Roles are imported inside each function so an image that carries only its own role (see the
+Dockerfiles) can still run the CLI.
+"""
 
 from __future__ import annotations
 
-import logging
+import importlib
 import threading
+from types import ModuleType
 
-from sf_orchestrator import run_orchestrator
-from sf_recovery import run_recovery
-from sf_worker import Worker, handler_for
 from sleepy_factory.config import Settings
-from sleepy_factory.runtime import Pool, open_role_pool
-
-log = logging.getLogger(__name__)
+from sleepy_factory.errors import SleepyFactoryError
+from sleepy_factory.health import HealthBeacon
+from sleepy_factory.runtime import open_role_pool
+from sleepy_factory.tracing import tracer_for
 
 
 def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) -> None:
+    role = _role("sf_orchestrator")
     pool = open_role_pool(settings, name="orchestrator", size=2)
     try:
-        run_orchestrator(pool, stop, poll)
+        role.run_orchestrator(
+            pool,
+            stop,
+            poll,
+            tracer=tracer_for("sf-orchestrator"),
+            health=HealthBeacon(settings.health_file),
+        )
     finally:
         pool.close()
 
 
 def recovery_loop(settings: Settings, stop: threading.Event, poll: float) -> None:
+    role = _role("sf_recovery")
     pool = open_role_pool(settings, name="recovery", size=2)
     try:
-        run_recovery(pool, settings, stop, poll)
+        role.run_recovery(
+            pool,
+            settings,
+            stop,
+            poll,
+            tracer=tracer_for("sf-recovery"),
+            health=HealthBeacon(settings.health_file),
+        )
+    finally:
+        pool.close()
+
+
+def recovery_once(settings: Settings) -> int:
+    role = _role("sf_recovery")
+    pool = open_role_pool(settings, name="recovery", size=1)
+    try:
+        return int(role.recover_once(pool, settings, tracer_for("sf-recovery")))
     finally:
         pool.close()
 
 
 def worker_loop(settings: Settings, stop: threading.Event, stage: str, concurrency: int) -> None:
-    # Handler threads, the claim loop and the heartbeat each may hold a connection at once.
+    role = _role("sf_worker")
+    # Handler threads, the claim loop and the heartbeat may each hold a connection at once.
     pool = open_role_pool(settings, name=f"worker-{stage}", size=concurrency + 2)
     try:
-        run_worker(pool, settings, stop, stage, concurrency)
+        worker = role.Worker(
+            pool,
+            settings,
+            stage=stage,
+            handler=role.handler_for(stage, settings),
+            concurrency=concurrency,
+            tracer=tracer_for(f"sf-worker-{stage}"),
+            health=HealthBeacon(settings.health_file),
+        )
+        worker.run(stop)
     finally:
         pool.close()
 
 
-def run_worker(pool: Pool, settings: Settings, stop: threading.Event, stage: str, concurrency: int) -> None:
-    worker = Worker(
-        pool, settings, stage=stage, handler=handler_for(stage, settings), concurrency=concurrency
-    )
-    worker.run(stop)
+def _role(module: str) -> ModuleType:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        raise SleepyFactoryError(
+            f"this installation does not include the {module.removeprefix('sf_')} role "
+            f"(install the {module.replace('_', '-')} package)"
+        ) from None

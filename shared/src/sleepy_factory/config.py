@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +29,9 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(default=60.0, ge=0, le=3_600)
     sim_seconds: float = Field(default=0.2, ge=0, le=86_400)
     sim_fail_rate: float = Field(default=0.0, ge=0, le=1)
+    health_file: Path = Path(tempfile.gettempdir()) / "sf-health"
+    health_max_age: float = Field(default=60.0, gt=0, le=86_400)
+    log_format: Literal["auto", "text", "json"] = "auto"
 
     @field_validator("database_url")
     @classmethod

@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from sleepy_factory.config import Settings
 from sleepy_factory.db import connect, open_pool, resolve_url, wait_for_database
+from sleepy_factory.health import HealthBeacon
 from sleepy_factory.migrate import check_schema
 from sleepy_factory.urls import masked
 
@@ -74,8 +75,9 @@ def run_loop(
     what: str,
     interval: float,
     stop: threading.Event,
+    health: HealthBeacon | None = None,
 ) -> None:
-    """Call `step` every `interval` seconds until `stop` is set.
+    """Call `step` every `interval` seconds until `stop` is set; beat `health` after each success.
 
     Database outages are waited out with backoff; anything else propagates.
     """
@@ -87,6 +89,8 @@ def run_loop(
             stop.wait(outage.failed(exc))
             continue
         outage.succeeded()
+        if health is not None:
+            health.beat()
         stop.wait(interval)
 
 

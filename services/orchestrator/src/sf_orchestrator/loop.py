@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import threading
 
+from opentelemetry.trace import Tracer
+from sleepy_factory.health import HealthBeacon
 from sleepy_factory.runtime import Pool, run_loop
 
 from sf_orchestrator.transitions import promote_ready_stages
 
 
-def orchestrate_once(pool: Pool) -> int:
+def orchestrate_once(pool: Pool, tracer: Tracer | None = None) -> int:
     with pool.connection() as conn:
-        return promote_ready_stages(conn)
+        return promote_ready_stages(conn, tracer=tracer)
 
 
-def run_orchestrator(pool: Pool, stop: threading.Event, poll: float) -> None:
+def run_orchestrator(
+    pool: Pool,
+    stop: threading.Event,
+    poll: float,
+    *,
+    tracer: Tracer,
+    health: HealthBeacon | None = None,
+) -> None:
     """Run passes every `poll` seconds until `stop` is set; database outages are ridden out."""
-    run_loop(lambda: orchestrate_once(pool), what="orchestrator", interval=poll, stop=stop)
+    run_loop(
+        lambda: orchestrate_once(pool, tracer),
+        what="orchestrator",
+        interval=poll,
+        stop=stop,
+        health=health,
+    )

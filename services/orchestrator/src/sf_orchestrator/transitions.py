@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
+from opentelemetry.trace import SpanKind, Tracer
+from sleepy_factory.logs import stage_fields
 from sleepy_factory.queue import Connection
+from sleepy_factory.tracing import JOB_ID, STAGE, context_from
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +32,47 @@ WITH due AS (
 )
 UPDATE job_stages AS s
 SET status = 'READY', run_after = now()
-FROM due
+FROM due JOIN jobs AS j ON j.id = due.job_id
 WHERE s.job_id = due.job_id AND s.stage = due.stage AND s.status = 'NEW'
-RETURNING s.job_id, s.stage
+RETURNING s.job_id, s.stage, j.trace_context
 """
 
 
-def promote_ready_stages(conn: Connection, *, batch: int = 1000) -> int:
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    job_id: uuid.UUID
+    stage: str
+    trace_context: dict[str, Any] = field(default_factory=dict)
+
+
+def promote_batch(conn: Connection, *, batch: int = 1000) -> list[Promotion]:
+    return [Promotion(*row) for row in conn.execute(PROMOTE, {"batch": batch}, prepare=True).fetchall()]
+
+
+def promote_ready_stages(conn: Connection, *, tracer: Tracer | None = None, batch: int = 1000) -> int:
     """Promote every stage whose turn has come; return how many were promoted."""
     total = 0
     while True:
-        rows = conn.execute(PROMOTE, {"batch": batch}, prepare=True).fetchall()
-        for job_id, stage in rows:
-            log.info("promoted: job_id=%s stage=%s NEW -> READY", job_id, stage)
-        total += len(rows)
-        if len(rows) < batch:
+        started = time.time_ns()
+        promoted = promote_batch(conn, batch=batch)
+        for item in promoted:
+            _report(item, tracer, started)
+        total += len(promoted)
+        if len(promoted) < batch:
             return total
+
+
+def _report(item: Promotion, tracer: Tracer | None, started_ns: int) -> None:
+    fields = stage_fields(item.job_id, item.stage)
+    if tracer is None:
+        log.info("promoted: job_id=%s stage=%s NEW -> READY", item.job_id, item.stage, extra=fields)
+        return
+    # The span covers the statement that made the stage READY, as a child of the job's trace.
+    with tracer.start_as_current_span(
+        f"transition {item.stage}",
+        context=context_from(item.trace_context),
+        kind=SpanKind.PRODUCER,
+        start_time=started_ns,
+        attributes={JOB_ID: str(item.job_id), STAGE: item.stage},
+    ):
+        log.info("promoted: job_id=%s stage=%s NEW -> READY", item.job_id, item.stage, extra=fields)

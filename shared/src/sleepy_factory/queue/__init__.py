@@ -1,20 +1,23 @@
 """The lease-and-claim protocol: the only place that writes leases."""
 
 from sleepy_factory.queue.claim import claim
-from sleepy_factory.queue.finish import complete, fail, release
+from sleepy_factory.queue.finish import complete, fail, record_attempt_span, release
 from sleepy_factory.queue.heartbeat import heartbeat
 from sleepy_factory.queue.records import ClaimedStage, Connection, JobSpec, Lease
-from sleepy_factory.queue.recover import requeue_expired
+from sleepy_factory.queue.recover import RequeuedStage, requeue_expired, requeue_expired_batch
 
 __all__ = [
     "ClaimedStage",
     "Connection",
     "JobSpec",
     "Lease",
+    "RequeuedStage",
     "claim",
     "complete",
     "fail",
     "heartbeat",
+    "record_attempt_span",
     "release",
     "requeue_expired",
+    "requeue_expired_batch",
 ]

@@ -26,7 +26,7 @@ SET status = 'RUNNING',
     finished_at = NULL
 FROM picked JOIN jobs AS j ON j.id = picked.job_id
 WHERE s.job_id = picked.job_id AND s.stage = picked.stage AND s.status = 'READY'
-RETURNING s.job_id, s.stage, s.attempt, s.lease_expires_at, s.last_error,
+RETURNING s.job_id, s.stage, s.attempt, s.lease_expires_at, s.last_error, s.attempt_span,
           j.format, j.topic, j.params, j.trace_context
 """
 
@@ -48,6 +48,7 @@ def claim(
             job=JobSpec(id=job_id, format=fmt, topic=topic, params=params, trace_context=trace),
             lease_expires_at=expires,
             previous_error=last_error,
+            previous_span=previous_span,
         )
-        for job_id, st, attempt, expires, last_error, fmt, topic, params, trace in rows
+        for job_id, st, attempt, expires, last_error, previous_span, fmt, topic, params, trace in rows
     ]

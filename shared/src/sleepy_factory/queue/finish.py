@@ -45,6 +45,12 @@ SET status = 'READY', run_after = now(), lease_owner = NULL, lease_expires_at = 
 WHERE {_FENCE}
 """
 
+# Remember this attempt's span so a later attempt (retry or recovery) can link to it.
+RECORD_ATTEMPT_SPAN = f"""
+UPDATE job_stages SET attempt_span = %(span)s
+WHERE {_FENCE}
+"""
+
 MAX_ERROR_CHARS = 4000
 
 
@@ -90,3 +96,8 @@ def fail(
 def release(conn: Connection, lease: Lease) -> bool:
     """Give the stage back as READY without counting a failure; False if the lease was lost."""
     return conn.execute(RELEASE, _fence(lease)).rowcount == 1
+
+
+def record_attempt_span(conn: Connection, lease: Lease, span: dict[str, str]) -> bool:
+    """Store the trace context of this run's span on the stage row (only while tracing is on)."""
+    return conn.execute(RECORD_ATTEMPT_SPAN, {**_fence(lease), "span": Jsonb(span)}).rowcount == 1

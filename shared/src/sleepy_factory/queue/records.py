@@ -41,3 +41,5 @@ class ClaimedStage:
     job: JobSpec
     lease_expires_at: dt.datetime
     previous_error: str | None
+    # Trace context of the previous attempt's span ({} on a first attempt): the new span links to it.
+    previous_span: dict[str, Any] = field(default_factory=dict)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
 from sleepy_factory.queue.records import Connection
-
-log = logging.getLogger(__name__)
 
 # Expired RUNNING rows of any stage of any job, a batch at a time. SKIP LOCKED lets several
 # recovery replicas share the work; the status/expiry re-check in the UPDATE makes a row that a
@@ -27,22 +27,34 @@ SET failures = s.failures + 1,
     run_after = now(),
     last_error = 'lease expired (owner ' || s.lease_owner || ', attempt ' || s.attempt || ')',
     lease_owner = NULL, lease_expires_at = NULL
-FROM expired
+FROM expired JOIN jobs AS j ON j.id = expired.job_id
 WHERE s.job_id = expired.job_id AND s.stage = expired.stage
   AND s.status = 'RUNNING' AND s.lease_expires_at < now()
-RETURNING s.job_id, s.stage, s.attempt, s.status
+RETURNING s.job_id, s.stage, s.attempt, s.status, j.trace_context, s.attempt_span
 """
+
+
+@dataclass(frozen=True, slots=True)
+class RequeuedStage:
+    job_id: uuid.UUID
+    stage: str
+    attempt: int
+    status: str  # READY, or ERROR when out of attempts
+    trace_context: dict[str, Any] = field(default_factory=dict)
+    attempt_span: dict[str, Any] = field(default_factory=dict)
+
+
+def requeue_expired_batch(conn: Connection, *, max_attempts: int, batch: int = 500) -> list[RequeuedStage]:
+    """Requeue up to `batch` expired stages; call again while it returns a full batch."""
+    rows = conn.execute(REQUEUE_EXPIRED, {"batch": batch, "max_attempts": max_attempts}, prepare=True)
+    return [RequeuedStage(*row) for row in rows.fetchall()]
 
 
 def requeue_expired(conn: Connection, *, max_attempts: int, batch: int = 500) -> int:
     """Requeue every expired stage, batch by batch; return how many were requeued."""
     total = 0
     while True:
-        rows = conn.execute(
-            REQUEUE_EXPIRED, {"batch": batch, "max_attempts": max_attempts}, prepare=True
-        ).fetchall()
-        for job_id, stage, attempt, status in rows:
-            log.warning("lease expired: job_id=%s stage=%s attempt=%s -> %s", job_id, stage, attempt, status)
-        total += len(rows)
-        if len(rows) < batch:
+        requeued = requeue_expired_batch(conn, max_attempts=max_attempts, batch=batch)
+        total += len(requeued)
+        if len(requeued) < batch:
             return total

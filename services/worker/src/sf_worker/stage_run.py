@@ -1,0 +1,151 @@
+"""One stage run: call the handler under a span in the job's trace, then finish the run with a
+fenced write (complete, fail or release) — or write nothing when the lease was lost."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from sleepy_factory.config import Settings
+from sleepy_factory.handlers import StageCancelledError, StageContext, StageHandler
+from sleepy_factory.logs import stage_fields
+from sleepy_factory.queue import ClaimedStage, Connection, Lease, complete, fail, record_attempt_span, release
+from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool
+from sleepy_factory.tracing import ATTEMPT, JOB_ID, STAGE, carrier_of, context_from, links_from
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class StageRun:
+    claimed: ClaimedStage
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    lost: bool = False  # the heartbeat found the lease gone: never write for this run
+    abandoned: bool = False  # shutdown released it already: never write for this run
+
+    @property
+    def lease(self) -> Lease:
+        return self.claimed.lease
+
+
+class StageRunner:
+    """Executes runs for one worker; shared by its handler threads."""
+
+    def __init__(self, pool: Pool, settings: Settings, handler: StageHandler, tracer: Tracer) -> None:
+        self._pool = pool
+        self._settings = settings
+        self._handler = handler
+        self._tracer = tracer
+
+    def execute(self, run: StageRun) -> None:
+        lease, job = run.lease, run.claimed.job
+        with self._tracer.start_as_current_span(
+            f"process {lease.stage}",
+            context=context_from(job.trace_context),
+            kind=SpanKind.CONSUMER,
+            links=links_from(run.claimed.previous_span),
+            attributes={
+                JOB_ID: str(lease.job_id),
+                STAGE: lease.stage,
+                ATTEMPT: lease.attempt,
+                "messaging.system": "postgresql",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": lease.stage,
+            },
+        ) as span:
+            span_carrier = carrier_of(span)
+            if span_carrier:  # only while tracing: lets a later attempt link to this one
+                self.write(lease, lambda conn: record_attempt_span(conn, lease, span_carrier))
+            log.info("started: %s", _ids(lease), extra=_fields(lease))
+            ctx = StageContext(stage=lease.stage, attempt=lease.attempt, cancelled=run.cancelled)
+            try:
+                outputs = self._handler.handle(job, lease.stage, ctx)
+            except StageCancelledError:
+                self._finish_cancelled(run)
+            except Exception as exc:  # a handler bug fails this run, never the worker
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                self._finish_failed(run, f"{type(exc).__name__}: {exc}")
+            else:
+                self._finish_done(run, outputs)
+
+    def _finish_done(self, run: StageRun, outputs: dict[str, Any]) -> None:
+        lease = run.lease
+        if self._discarded(run):
+            return
+        if self.write(lease, lambda conn: complete(conn, lease, outputs)):
+            log.info("completed: %s", _ids(lease), extra=_fields(lease))
+        else:
+            log.warning(
+                "lease lost before completion, result discarded: %s", _ids(lease), extra=_fields(lease)
+            )
+
+    def _finish_failed(self, run: StageRun, error: str) -> None:
+        lease = run.lease
+        if self._discarded(run):
+            return
+        status = self.write(
+            lease,
+            lambda conn: fail(
+                conn,
+                lease,
+                error=error,
+                max_attempts=self._settings.max_attempts,
+                backoff_base=self._settings.backoff_base_seconds,
+                backoff_cap=self._settings.backoff_max_seconds,
+            ),
+        )
+        if status is None:
+            log.warning(
+                "lease lost before recording failure: %s: %s", _ids(lease), error, extra=_fields(lease)
+            )
+        else:
+            log.warning("failed -> %s: %s: %s", status, _ids(lease), error, extra=_fields(lease))
+
+    def _finish_cancelled(self, run: StageRun) -> None:
+        lease = run.lease
+        if self._discarded(run):
+            return
+        released = self.write(lease, lambda conn: release(conn, lease))
+        log.warning(
+            "cancelled, %s: %s", "released" if released else "lease lost", _ids(lease), extra=_fields(lease)
+        )
+
+    def _discarded(self, run: StageRun) -> bool:
+        if run.lost:
+            log.warning("lease lost, result discarded: %s", _ids(run.lease), extra=_fields(run.lease))
+        return run.lost or run.abandoned
+
+    def write(self, lease: Lease, statement: Callable[[Connection], T]) -> T | None:
+        """Run a fenced write, retrying through a database outage for at most one lease period.
+
+        Past that the lease has surely expired, so the write would be refused anyway.
+        """
+        deadline = time.monotonic() + self._settings.lease_seconds
+        outage = OutageTracker(f"worker {lease.stage} finishing {lease.job_id}")
+        while True:
+            try:
+                with self._pool.connection() as conn:
+                    result = statement(conn)
+            except TRANSIENT_DB_ERRORS as exc:
+                if time.monotonic() >= deadline:
+                    log.warning("gave up writing: %s", _ids(lease), extra=_fields(lease))
+                    return None
+                time.sleep(outage.failed(exc))
+                continue
+            outage.succeeded()
+            return result
+
+
+def _ids(lease: Lease) -> str:
+    return f"job_id={lease.job_id} stage={lease.stage} attempt={lease.attempt}"
+
+
+def _fields(lease: Lease) -> dict[str, Any]:
+    return stage_fields(lease.job_id, lease.stage, lease.attempt)
