@@ -65,13 +65,13 @@ def job_detail_text(job: JobSummary) -> str:
         f"attempts   {job.attempts}",
         "",
         f"{'stage':<8} {'status':<8} {'attempt':>7} {'fails':>5}  {'lease owner':<36} "
-        f"{'lease expires':<25} {'started':<25} {'finished':<25}",
+        f"{'lease expires':<29} {'started':<29} {'finished':<29}",
     ]
     for s in job.stage_details:
         lines.append(
             f"{s.stage:<8} {s.status:<8} {s.attempt:>7} {s.failures:>5}  {s.lease_owner or '-':<36} "
-            f"{_iso(s.lease_expires_at) or '-':<25} {_iso(s.started_at) or '-':<25} "
-            f"{_iso(s.finished_at) or '-':<25}"
+            f"{_iso(s.lease_expires_at) or '-':<29} {_iso(s.started_at) or '-':<29} "
+            f"{_iso(s.finished_at) or '-':<29}"
         )
         if s.last_error:
             lines.append(f"         last error: {safe_text(s.last_error, 300)}")

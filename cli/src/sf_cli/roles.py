@@ -11,15 +11,20 @@ import threading
 from types import ModuleType
 
 from sleepy_factory.config import Settings
+from sleepy_factory.db import resolve_url
 from sleepy_factory.errors import SleepyFactoryError
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.runtime import open_role_pool
 from sleepy_factory.tracing import tracer_for
+from sleepy_factory.wakeup import ORCHESTRATE_CHANNEL, Listener
 
 
 def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) -> None:
     role = _role("sf_orchestrator")
     pool = open_role_pool(settings, name="orchestrator", size=2)
+    wake = threading.Event()
+    if settings.notify:
+        Listener(resolve_url(settings), [ORCHESTRATE_CHANNEL], wake, stop).start()
     try:
         role.run_orchestrator(
             pool,
@@ -27,6 +32,7 @@ def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) ->
             poll,
             tracer=tracer_for("sf-orchestrator"),
             health=HealthBeacon(settings.health_file),
+            wake=wake,
         )
     finally:
         pool.close()

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(default=60.0, ge=0, le=3_600)
     sim_seconds: float = Field(default=0.2, ge=0, le=86_400)
     sim_fail_rate: float = Field(default=0.0, ge=0, le=1)
+    fast_handoff: bool = True
+    notify: bool = True
     health_file: Path = Path(tempfile.gettempdir()) / "sf-health"
     health_max_age: float = Field(default=60.0, gt=0, le=86_400)
     log_format: Literal["auto", "text", "json"] = "auto"

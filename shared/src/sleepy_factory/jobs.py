@@ -22,18 +22,19 @@ from sleepy_factory.queue.records import Connection
 MAX_TOPIC_CHARS = 100_000
 DEFAULT_TOPIC = "tide pools"
 
-# The job row and all its stage rows in one statement, so a job never exists half-created.
+# The job row and all its stage rows in one statement, so a job never exists half-created; the
+# NOTIFY wakes an idle orchestrator to start it.
 INSERT_JOB = """
 WITH job AS (
     INSERT INTO jobs (format, topic, params, trace_context)
     VALUES (%(format)s, %(topic)s, %(params)s, %(trace_context)s)
     RETURNING id
+), stages AS (
+    INSERT INTO job_stages (job_id, stage, position)
+    SELECT job.id, s.stage, (s.ordinality - 1)::smallint
+    FROM job, unnest(%(stages)s::text[]) WITH ORDINALITY AS s(stage, ordinality)
 )
-INSERT INTO job_stages (job_id, stage, position)
-SELECT job.id, s.stage, p.position
-FROM job, unnest(%(stages)s::text[]) WITH ORDINALITY AS s(stage, ordinality)
-CROSS JOIN LATERAL (SELECT (s.ordinality - 1)::smallint AS position) AS p
-RETURNING job_id
+SELECT job.id, pg_notify('sf_orchestrate', '') FROM job
 """
 
 # Stages aggregated per job, in pipeline order; the newest jobs first.
@@ -59,10 +60,13 @@ FROM job_stages WHERE job_id = %(id)s ORDER BY position
 # Only ERROR stages move; their failure budget starts afresh. The attempt counter (fencing token)
 # keeps growing so a run from before the retry can never write.
 RETRY_JOB = """
-UPDATE job_stages
-SET status = 'READY', failures = 0, run_after = now()
-WHERE job_id = %(id)s AND status = 'ERROR'
-RETURNING stage
+WITH retried AS (
+    UPDATE job_stages
+    SET status = 'READY', failures = 0, run_after = now()
+    WHERE job_id = %(id)s AND status = 'ERROR'
+    RETURNING stage
+)
+SELECT stage, pg_notify('sf_ready_' || stage, '') FROM retried
 """
 
 

@@ -76,12 +76,17 @@ def run_loop(
     interval: float,
     stop: threading.Event,
     health: HealthBeacon | None = None,
+    wake: threading.Event | None = None,
 ) -> None:
-    """Call `step` every `interval` seconds until `stop` is set; beat `health` after each success.
+    """Call `step` every `interval` seconds, or as soon as `wake` is set, until `stop` is set.
+
+    `health` beats after each step that reached the database.
 
     Database outages are waited out with backoff; anything else propagates.
     """
     outage = OutageTracker(what)
+    if wake is not None:
+        forward_stop(stop, wake)
     while not stop.is_set():
         try:
             step()
@@ -91,9 +96,23 @@ def run_loop(
         outage.succeeded()
         if health is not None:
             health.beat()
-        stop.wait(interval)
+        if wake is None:
+            stop.wait(interval)
+        else:
+            wake.wait(interval)
+            wake.clear()
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def forward_stop(stop: threading.Event, wake: threading.Event) -> None:
+    """Set `wake` once `stop` is set, so a loop sleeping on `wake` notices the stop at once."""
+
+    def forward() -> None:
+        stop.wait()
+        wake.set()
+
+    threading.Thread(target=forward, name="stop-forwarder", daemon=True).start()

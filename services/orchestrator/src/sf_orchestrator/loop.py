@@ -23,12 +23,17 @@ def run_orchestrator(
     *,
     tracer: Tracer,
     health: HealthBeacon | None = None,
+    wake: threading.Event | None = None,
 ) -> None:
-    """Run passes every `poll` seconds until `stop` is set; database outages are ridden out."""
+    """Run a pass every `poll` seconds, or when `wake` is set (new jobs), until `stop` is set.
+
+    Database outages are ridden out.
+    """
     run_loop(
         lambda: orchestrate_once(pool, tracer),
         what="orchestrator",
         interval=poll,
         stop=stop,
         health=health,
+        wake=wake,
     )

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 # A NEW stage becomes READY when it is first in its job's pipeline or its predecessor is DONE.
 # Idempotent (it only touches NEW rows) and safe with many orchestrators: SKIP LOCKED splits the
-# candidates and the UPDATE re-checks status = 'NEW' after any lock wait.
+# candidates and the UPDATE re-checks status = 'NEW' after any lock wait. The NOTIFY (folded to one
+# per stage per transaction by Postgres) wakes that stage's idle workers.
 PROMOTE = """
 WITH due AS (
     SELECT s.job_id, s.stage
@@ -29,12 +30,14 @@ WITH due AS (
               AND prev.status = 'DONE'))
     LIMIT %(batch)s
     FOR UPDATE OF s SKIP LOCKED
+), promoted AS (
+    UPDATE job_stages AS s
+    SET status = 'READY', run_after = now()
+    FROM due JOIN jobs AS j ON j.id = due.job_id
+    WHERE s.job_id = due.job_id AND s.stage = due.stage AND s.status = 'NEW'
+    RETURNING s.job_id, s.stage, j.trace_context
 )
-UPDATE job_stages AS s
-SET status = 'READY', run_after = now()
-FROM due JOIN jobs AS j ON j.id = due.job_id
-WHERE s.job_id = due.job_id AND s.stage = due.stage AND s.status = 'NEW'
-RETURNING s.job_id, s.stage, j.trace_context
+SELECT job_id, stage, trace_context, pg_notify('sf_ready_' || stage, '') FROM promoted
 """
 
 
@@ -46,7 +49,8 @@ class Promotion:
 
 
 def promote_batch(conn: Connection, *, batch: int = 1000) -> list[Promotion]:
-    return [Promotion(*row) for row in conn.execute(PROMOTE, {"batch": batch}, prepare=True).fetchall()]
+    rows = conn.execute(PROMOTE, {"batch": batch}, prepare=True).fetchall()
+    return [Promotion(*row[:-1]) for row in rows]
 
 
 def promote_ready_stages(conn: Connection, *, tracer: Tracer | None = None, batch: int = 1000) -> int:

@@ -14,9 +14,11 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from sleepy_factory.config import Settings
 from sleepy_factory.handlers import StageCancelledError, StageContext, StageHandler
 from sleepy_factory.logs import stage_fields
-from sleepy_factory.queue import ClaimedStage, Connection, Lease, complete, fail, record_attempt_span, release
+from sleepy_factory.queue import ClaimedStage, Connection, Lease, fail, record_attempt_span, release
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool
 from sleepy_factory.tracing import ATTEMPT, JOB_ID, STAGE, carrier_of, context_from, links_from
+
+from sf_worker.completer import Completer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,11 +39,21 @@ class StageRun:
 class StageRunner:
     """Executes runs for one worker; shared by its handler threads."""
 
-    def __init__(self, pool: Pool, settings: Settings, handler: StageHandler, tracer: Tracer) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        settings: Settings,
+        handler: StageHandler,
+        tracer: Tracer,
+        *,
+        stage: str,
+        owner: str,
+    ) -> None:
         self._pool = pool
         self._settings = settings
         self._handler = handler
         self._tracer = tracer
+        self.completer = Completer(self.write, stage=stage, owner=owner, handoff=settings.fast_handoff)
 
     def execute(self, run: StageRun) -> None:
         lease, job = run.lease, run.claimed.job
@@ -79,7 +91,7 @@ class StageRunner:
         lease = run.lease
         if self._discarded(run):
             return
-        if self.write(lease, lambda conn: complete(conn, lease, outputs)):
+        if self.completer.complete(lease, outputs):
             log.info("completed: %s", _ids(lease), extra=_fields(lease))
         else:
             log.warning(

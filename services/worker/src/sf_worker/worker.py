@@ -20,10 +20,12 @@ from functools import partial
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
 from sleepy_factory.config import Settings
+from sleepy_factory.db import resolve_url
 from sleepy_factory.handlers import StageHandler
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.queue import ClaimedStage, Lease, claim, heartbeat, release
-from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool
+from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool, forward_stop
+from sleepy_factory.wakeup import Listener, ready_channel
 
 from sf_worker.stage_run import StageRun, StageRunner
 
@@ -52,7 +54,9 @@ class Worker:
         self.owner = owner or new_owner_id(stage)
         self._pool = pool
         self._settings = settings
-        self._runner = StageRunner(pool, settings, handler, tracer or trace.NoOpTracer())
+        self._runner = StageRunner(
+            pool, settings, handler, tracer or trace.NoOpTracer(), stage=stage, owner=self.owner
+        )
         self._concurrency = concurrency
         self._health = health
         self._runs: dict[Lease, StageRun] = {}
@@ -63,13 +67,17 @@ class Worker:
     def run(self, stop: threading.Event, poll: float | None = None) -> None:
         """Work until `stop` is set, then shut down within SF_SHUTDOWN_GRACE."""
         poll = poll or self._settings.poll_seconds
-        threading.Thread(target=self._wake_on, args=(stop,), daemon=True).start()
+        forward_stop(stop, self._wake)
+        if self._settings.notify:
+            Listener(resolve_url(self._settings), [ready_channel(self.stage)], self._wake, stop).start()
         threading.Thread(target=self._heartbeat_loop, name=f"heartbeat-{self.stage}", daemon=True).start()
+        self._runner.completer.start()
         log.info("worker %s started: stage=%s concurrency=%d", self.owner, self.stage, self._concurrency)
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix=f"run-{self.stage}") as executor:
             self._claim_loop(stop, executor, poll)
             self._drain(self._settings.shutdown_grace)
             self._heartbeats_done.set()
+        self._runner.completer.stop()
         log.info("worker %s stopped", self.owner)
 
     def in_flight(self) -> int:
@@ -119,10 +127,6 @@ class Worker:
             with self._lock:
                 self._runs.pop(run.lease, None)
             self._wake.set()
-
-    def _wake_on(self, stop: threading.Event) -> None:
-        stop.wait()
-        self._wake.set()
 
     def _beat(self) -> None:
         if self._health is not None:

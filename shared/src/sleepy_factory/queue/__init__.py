@@ -1,7 +1,8 @@
 """The lease-and-claim protocol: the only place that writes leases."""
 
 from sleepy_factory.queue.claim import claim
-from sleepy_factory.queue.finish import complete, fail, record_attempt_span, release
+from sleepy_factory.queue.complete import Finished, complete, complete_many
+from sleepy_factory.queue.finish import fail, record_attempt_span, release
 from sleepy_factory.queue.heartbeat import heartbeat
 from sleepy_factory.queue.records import ClaimedStage, Connection, JobSpec, Lease
 from sleepy_factory.queue.recover import RequeuedStage, requeue_expired, requeue_expired_batch
@@ -9,11 +10,13 @@ from sleepy_factory.queue.recover import RequeuedStage, requeue_expired, requeue
 __all__ = [
     "ClaimedStage",
     "Connection",
+    "Finished",
     "JobSpec",
     "Lease",
     "RequeuedStage",
     "claim",
     "complete",
+    "complete_many",
     "fail",
     "heartbeat",
     "record_attempt_span",

@@ -1,4 +1,4 @@
-"""End a stage run: complete, fail, or release it — each only while the lease is still held."""
+"""End a stage run without completing it: fail or release it, only while the lease is still held."""
 
 from __future__ import annotations
 
@@ -16,13 +16,6 @@ _FENCE = (
     "AND status = 'RUNNING' AND lease_owner = %(owner)s"
 )
 
-COMPLETE = f"""
-UPDATE job_stages
-SET status = 'DONE', outputs = %(outputs)s, finished_at = now(),
-    lease_owner = NULL, lease_expires_at = NULL, last_error = NULL
-WHERE {_FENCE}
-"""
-
 # A failed run goes back to READY after a backoff, or to ERROR once it has failed max_attempts times.
 # Backoff: base * 2^(failures so far), capped, times a jitter in [0.5, 1) so retries spread out.
 FAIL = f"""
@@ -38,11 +31,16 @@ WHERE {_FENCE}
 RETURNING status
 """
 
-# Shutdown hands unfinished work back at once, without counting it as a failure.
+# Shutdown hands unfinished work back at once, without counting it as a failure, and wakes
+# the stage's other workers.
 RELEASE = f"""
-UPDATE job_stages
-SET status = 'READY', run_after = now(), lease_owner = NULL, lease_expires_at = NULL
-WHERE {_FENCE}
+WITH released AS (
+    UPDATE job_stages
+    SET status = 'READY', run_after = now(), lease_owner = NULL, lease_expires_at = NULL
+    WHERE {_FENCE}
+    RETURNING stage
+)
+SELECT pg_notify('sf_ready_' || stage, '') FROM released
 """
 
 # Remember this attempt's span so a later attempt (retry or recovery) can link to it.
@@ -61,12 +59,6 @@ def _fence(lease: Lease) -> dict[str, Any]:
         "attempt": lease.attempt,
         "owner": lease.owner,
     }
-
-
-def complete(conn: Connection, lease: Lease, outputs: dict[str, Any]) -> bool:
-    """Mark the stage DONE; False when the lease was lost and nothing was written."""
-    cur = conn.execute(COMPLETE, {**_fence(lease), "outputs": Jsonb(outputs)}, prepare=True)
-    return cur.rowcount == 1
 
 
 def fail(
@@ -95,7 +87,7 @@ def fail(
 
 def release(conn: Connection, lease: Lease) -> bool:
     """Give the stage back as READY without counting a failure; False if the lease was lost."""
-    return conn.execute(RELEASE, _fence(lease)).rowcount == 1
+    return conn.execute(RELEASE, _fence(lease)).fetchone() is not None
 
 
 def record_attempt_span(conn: Connection, lease: Lease, span: dict[str, str]) -> bool:

@@ -20,17 +20,20 @@ WITH expired AS (
     ORDER BY lease_expires_at
     LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
+), requeued AS (
+    UPDATE job_stages AS s
+    SET failures = s.failures + 1,
+        status = CASE WHEN s.failures + 1 >= %(max_attempts)s THEN 'ERROR' ELSE 'READY' END,
+        run_after = now(),
+        last_error = 'lease expired (owner ' || s.lease_owner || ', attempt ' || s.attempt || ')',
+        lease_owner = NULL, lease_expires_at = NULL
+    FROM expired JOIN jobs AS j ON j.id = expired.job_id
+    WHERE s.job_id = expired.job_id AND s.stage = expired.stage
+      AND s.status = 'RUNNING' AND s.lease_expires_at < now()
+    RETURNING s.job_id, s.stage, s.attempt, s.status, j.trace_context, s.attempt_span
 )
-UPDATE job_stages AS s
-SET failures = s.failures + 1,
-    status = CASE WHEN s.failures + 1 >= %(max_attempts)s THEN 'ERROR' ELSE 'READY' END,
-    run_after = now(),
-    last_error = 'lease expired (owner ' || s.lease_owner || ', attempt ' || s.attempt || ')',
-    lease_owner = NULL, lease_expires_at = NULL
-FROM expired JOIN jobs AS j ON j.id = expired.job_id
-WHERE s.job_id = expired.job_id AND s.stage = expired.stage
-  AND s.status = 'RUNNING' AND s.lease_expires_at < now()
-RETURNING s.job_id, s.stage, s.attempt, s.status, j.trace_context, s.attempt_span
+SELECT r.*, CASE WHEN r.status = 'READY' THEN pg_notify('sf_ready_' || r.stage, '') END
+FROM requeued AS r
 """
 
 
@@ -47,7 +50,7 @@ class RequeuedStage:
 def requeue_expired_batch(conn: Connection, *, max_attempts: int, batch: int = 500) -> list[RequeuedStage]:
     """Requeue up to `batch` expired stages; call again while it returns a full batch."""
     rows = conn.execute(REQUEUE_EXPIRED, {"batch": batch, "max_attempts": max_attempts}, prepare=True)
-    return [RequeuedStage(*row) for row in rows.fetchall()]
+    return [RequeuedStage(*row[:-1]) for row in rows.fetchall()]
 
 
 def requeue_expired(conn: Connection, *, max_attempts: int, batch: int = 500) -> int:

@@ -1,0 +1,68 @@
+"""LISTEN/NOTIFY wake-ups: idle roles react to new work in milliseconds instead of a poll interval.
+
+Only an optimisation: every role still polls, so a lost notification (listener reconnecting, a
+server restart) delays work by at most one poll interval and never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+from psycopg import sql
+
+from sleepy_factory.db import connect
+from sleepy_factory.errors import DatabaseUnavailableError
+from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker
+
+log = logging.getLogger(__name__)
+
+# Postgres folds identical notifications within one transaction, so a statement that makes many
+# stages of one kind READY wakes that stage's workers once.
+ORCHESTRATE_CHANNEL = "sf_orchestrate"
+
+_LISTEN_ERRORS: tuple[type[BaseException], ...] = (
+    *TRANSIENT_DB_ERRORS,
+    psycopg.InterfaceError,
+    DatabaseUnavailableError,
+)
+
+
+def ready_channel(stage: str) -> str:
+    """The channel a stage's workers listen on; notified when stages of that kind become READY."""
+    return f"sf_ready_{stage}"
+
+
+class Listener:
+    """A thread holding one LISTEN connection; sets `wake` on every notification."""
+
+    def __init__(self, url: str, channels: list[str], wake: threading.Event, stop: threading.Event) -> None:
+        self._url = url
+        self._channels = channels
+        self._wake = wake
+        self._stop = stop
+        self._thread = threading.Thread(target=self._run, name=f"listen-{'+'.join(channels)}", daemon=True)
+
+    def start(self) -> Listener:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        outage = OutageTracker(f"listener {','.join(self._channels)}")
+        while not self._stop.is_set():
+            try:
+                self._listen(outage)
+            except _LISTEN_ERRORS as exc:
+                self._stop.wait(outage.failed(exc))
+
+    def _listen(self, outage: OutageTracker) -> None:
+        with connect(self._url) as conn:
+            for channel in self._channels:
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            outage.succeeded()
+            # Work may have been made READY while we were not listening.
+            self._wake.set()
+            while not self._stop.is_set():
+                for _ in conn.notifies(timeout=0.5):
+                    self._wake.set()
