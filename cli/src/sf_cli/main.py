@@ -13,7 +13,7 @@ import psycopg
 import typer
 from sleepy_factory.config import Settings, load_settings
 from sleepy_factory.db import connect, resolve_url
-from sleepy_factory.errors import SleepyFactoryError
+from sleepy_factory.errors import DatabaseUnavailableError, ShutdownRequested, SleepyFactoryError
 from sleepy_factory.jobs import create_job, get_job, list_jobs, parse_job_id, retry_job
 from sleepy_factory.logs import configure_logging
 from sleepy_factory.migrate import check_schema, upgrade
@@ -39,7 +39,13 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 @contextmanager
 def _database(*, check: bool = True) -> Iterator[Connection]:
     settings = load_settings()
-    with connect(resolve_url(settings)) as conn:
+    try:
+        conn = connect(resolve_url(settings))
+    except DatabaseUnavailableError as exc:
+        if settings.database_url:
+            raise
+        raise DatabaseUnavailableError(f"{exc} (is `sf dev` still running?)") from None
+    with conn:
         if check:
             check_schema(conn)
         yield conn
@@ -181,6 +187,48 @@ def dev(
 
 
 @app.command()
+def bench(
+    jobs: Annotated[int, typer.Option(min=1, max=10_000_000, help="Jobs to push through.")] = 20_000,
+    workers_per_stage: Annotated[int, typer.Option(min=1, max=64, help="Worker processes per stage.")] = 1,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=1024, help="Handlers (and claim batch) per worker.")
+    ] = 64,
+    latency: Annotated[bool, typer.Option("--latency", help="Also measure idle handoff latency.")] = False,
+    backlog: Annotated[
+        int,
+        typer.Option(
+            min=0, max=100_000_000, help="Also compare claim rates with 10,000 and this many waiting jobs."
+        ),
+    ] = 0,
+    json: JsonFlag = False,
+) -> None:
+    """Measure end-to-end jobs/s of real workers (no-op handlers) against the raw SKIP LOCKED floor.
+
+    Runs in a scratch database on the configured server (or the embedded one) and drops it after.
+    """
+    from sleepy_factory.embedded import recorded_url, start_embedded
+
+    from sf_cli.bench import BenchOptions, run_bench
+
+    settings = load_settings()
+    configure_logging(settings.log_format, default_level="WARNING")
+    url = (
+        settings.database_url
+        or recorded_url(settings.data_dir)
+        or start_embedded(settings.data_dir, record=False)
+    )
+    options = BenchOptions(
+        jobs=jobs,
+        workers_per_stage=workers_per_stage,
+        concurrency=concurrency,
+        latency=latency,
+        backlog=backlog,
+    )
+    result = run_bench(url, options)
+    typer.echo(render.dumps(result.as_json()) if json else render.bench_text(result.as_json()))
+
+
+@app.command()
 def health(
     max_age: Annotated[
         float | None, typer.Option(help="Seconds without a heartbeat before unhealthy (SF_HEALTH_MAX_AGE).")
@@ -217,6 +265,8 @@ def run() -> None:
     """Entry point: every expected failure becomes one line on stderr and a non-zero exit."""
     try:
         app(standalone_mode=False)
+    except ShutdownRequested:
+        sys.exit(0)
     except SleepyFactoryError as exc:
         _fail(str(exc), exc.exit_code)
     except typer.Abort:

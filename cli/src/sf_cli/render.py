@@ -86,3 +86,9 @@ def safe_text(text: str, width: int) -> str:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="milliseconds")
+
+
+def bench_text(result: dict[str, Any]) -> str:
+    """`sf bench` as an aligned two-column table."""
+    width = max(len(key) for key in result)
+    return "\n".join(f"{key:<{width}}  {'-' if value is None else value}" for key, value in result.items())

@@ -21,7 +21,7 @@ from sleepy_factory.wakeup import ORCHESTRATE_CHANNEL, Listener
 
 def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) -> None:
     role = _role("sf_orchestrator")
-    pool = open_role_pool(settings, name="orchestrator", size=2)
+    pool = open_role_pool(settings, name="orchestrator", size=2, stop=stop)
     wake = threading.Event()
     if settings.notify:
         Listener(resolve_url(settings), [ORCHESTRATE_CHANNEL], wake, stop).start()
@@ -40,7 +40,7 @@ def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) ->
 
 def recovery_loop(settings: Settings, stop: threading.Event, poll: float) -> None:
     role = _role("sf_recovery")
-    pool = open_role_pool(settings, name="recovery", size=2)
+    pool = open_role_pool(settings, name="recovery", size=2, stop=stop)
     try:
         role.run_recovery(
             pool,
@@ -66,7 +66,7 @@ def recovery_once(settings: Settings) -> int:
 def worker_loop(settings: Settings, stop: threading.Event, stage: str, concurrency: int) -> None:
     role = _role("sf_worker")
     # Handler threads, the claim loop and the heartbeat may each hold a connection at once.
-    pool = open_role_pool(settings, name=f"worker-{stage}", size=concurrency + 2)
+    pool = open_role_pool(settings, name=f"worker-{stage}", size=concurrency + 2, stop=stop)
     try:
         worker = role.Worker(
             pool,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 
 import psycopg
@@ -11,7 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from sleepy_factory.config import Settings
 from sleepy_factory.embedded import recorded_url
-from sleepy_factory.errors import ConfigError, DatabaseUnavailableError
+from sleepy_factory.errors import ConfigError, DatabaseUnavailableError, ShutdownRequested
 from sleepy_factory.urls import libpq_url, masked
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,13 @@ def connect(url: str, *, timeout: float = 10.0) -> psycopg.Connection[tuple[obje
         raise ConfigError(f"invalid DATABASE_URL {masked(url)}: {_first_line(exc)}") from None
 
 
-def wait_for_database(url: str, timeout: float) -> None:
+def wait_for_database(url: str, timeout: float, stop: threading.Event | None = None) -> None:
     """Retry connecting with capped exponential backoff and jitter until timeout seconds pass.
 
-    Logs one line when the database is first found unreachable, not one per retry.
+    Logs one line when the database is first found unreachable, not one per retry. A set `stop`
+    (SIGTERM while waiting) ends the wait with ShutdownRequested.
     """
+    stop = stop or threading.Event()
     deadline = time.monotonic() + timeout
     delay = 0.1
     warned = False
@@ -52,12 +55,14 @@ def wait_for_database(url: str, timeout: float) -> None:
         try:
             connect(url, timeout=min(5.0, max(1.0, timeout))).close()
         except DatabaseUnavailableError as exc:
-            if _is_permanent(str(exc)) or time.monotonic() + delay > deadline:
+            remaining = deadline - time.monotonic()
+            if _is_permanent(str(exc)) or remaining <= 0:
                 raise
             if not warned:
                 log.warning("%s; retrying for up to %.0fs", exc, timeout)
                 warned = True
-            time.sleep(delay * random.uniform(0.5, 1.0))
+            if stop.wait(min(remaining, delay * random.uniform(0.5, 1.0))):
+                raise ShutdownRequested("stopped while waiting for the database") from None
             delay = min(delay * 2, 5.0)
         else:
             if warned:

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 URL_FILE = "database.url"
 
 
-def start_embedded(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
+def start_embedded(data_dir: Path, *, cleanup_mode: str | None = "stop", record: bool = True) -> str:
     """Start (or join) the embedded server under data_dir; return its libpq URL.
 
     With cleanup_mode "stop" the server stops when the last process that started it exits;
@@ -42,7 +42,8 @@ def start_embedded(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
             f"(see {data_dir / 'pgdata' / 'log'}, or set DATABASE_URL)"
         ) from None
     url = server.get_uri()
-    (data_dir / URL_FILE).write_text(url + "\n")
+    if record:
+        (data_dir / URL_FILE).write_text(url + "\n")
     log.info("embedded Postgres running under %s", data_dir)
     return url
 

@@ -35,3 +35,9 @@ class InvalidInputError(SleepyFactoryError):
     """A value given on the command line is not acceptable."""
 
     exit_code = 2
+
+
+class ShutdownRequested(SleepyFactoryError):
+    """A stop signal arrived before the role got going; not a failure."""
+
+    exit_code = 0

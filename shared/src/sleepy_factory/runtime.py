@@ -27,10 +27,10 @@ Pool = ConnectionPool[psycopg.Connection[Any]]
 TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (psycopg.OperationalError, PoolTimeout)
 
 
-def open_role_pool(settings: Settings, *, name: str, size: int) -> Pool:
-    """Wait for the database (up to SF_CONNECT_TIMEOUT), check its schema, open a pool."""
+def open_role_pool(settings: Settings, *, name: str, size: int, stop: threading.Event | None = None) -> Pool:
+    """Wait for the database (up to SF_CONNECT_TIMEOUT, or until `stop`), check its schema, open a pool."""
     url = resolve_url(settings)
-    wait_for_database(url, settings.connect_timeout)
+    wait_for_database(url, settings.connect_timeout, stop)
     with connect(url) as conn:
         check_schema(conn)
     log.info("%s connected to %s", name, masked(url))

@@ -1,53 +1,66 @@
 """Batched completion: handler threads hand finished runs to one thread that completes them in a
-single fenced statement, so a busy worker pays one round trip per batch, not per run."""
+single fenced statement, so a busy worker pays one round trip per batch, not per run, and handler
+threads move on without waiting for the write."""
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import psycopg
 from sleepy_factory.queue import Connection, Finished, Lease, complete_many
 
+Run = TypeVar("Run")
 # write(lease, statement) runs a statement through database outages (see StageRunner.write).
 Writer = Callable[[Lease, Callable[[Connection], set[uuid.UUID]]], "set[uuid.UUID] | None"]
 
 MAX_BATCH = 200
 
+log = logging.getLogger(__name__)
 
-class Completer:
-    def __init__(self, write: Writer, *, stage: str, owner: str, handoff: bool) -> None:
+
+class Completer(Generic[Run]):
+    """Completes runs in batches; calls `on_done(run, completed)` for each once written."""
+
+    def __init__(
+        self,
+        write: Writer,
+        on_done: Callable[[Run, bool], None],
+        *,
+        stage: str,
+        owner: str,
+        handoff: bool,
+    ) -> None:
         self._write = write
+        self._on_done = on_done
         self._stage = stage
         self._owner = owner
         self._handoff = handoff
-        self._queue: queue.SimpleQueue[tuple[Finished, Future[bool]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Finished, Run] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=f"complete-{stage}", daemon=True)
 
-    def start(self) -> Completer:
+    def start(self) -> None:
         self._thread.start()
-        return self
 
     def stop(self) -> None:
+        """Write whatever is queued, then end the thread."""
         self._queue.put(None)
         self._thread.join()
 
-    def complete(self, lease: Lease, outputs: dict[str, Any]) -> bool:
-        """Complete one run (waiting for its batch); False when its lease was lost."""
-        result: Future[bool] = Future()
-        self._queue.put((Finished(lease, outputs), result))
-        return result.result()
+    def submit(self, lease: Lease, outputs: dict[str, Any], run: Run) -> None:
+        self._queue.put((Finished(lease, outputs), run))
 
     def _run(self) -> None:
-        while True:
+        stopping = False
+        while not stopping:
             first = self._queue.get()
             if first is None:
                 return
             batch = [first]
-            stopping = False
             while len(batch) < MAX_BATCH:
                 try:
                     item = self._queue.get_nowait()
@@ -58,11 +71,10 @@ class Completer:
                     break
                 batch.append(item)
             self._flush(batch)
-            if stopping:
-                return
 
-    def _flush(self, batch: list[tuple[Finished, Future[bool]]]) -> None:
+    def _flush(self, batch: list[tuple[Finished, Run]]) -> None:
         runs = [finished for finished, _ in batch]
+        done: set[uuid.UUID] | None = None
         try:
             done = self._write(
                 runs[0].lease,
@@ -70,9 +82,9 @@ class Completer:
                     conn, stage=self._stage, owner=self._owner, runs=runs, handoff=self._handoff
                 ),
             )
-        except BaseException as exc:  # hand any failure to the waiting handler threads
-            for _, result in batch:
-                result.set_exception(exc)
-            return
-        for finished, result in batch:
-            result.set_result(done is not None and finished.lease.job_id in done)
+        except psycopg.Error:
+            # Not an outage (those are retried inside write): this batch cannot be written. Its
+            # leases will expire and recovery will retry the runs; this thread must live on.
+            log.exception("could not complete a batch of %d %s runs", len(runs), self._stage)
+        for finished, run in batch:
+            self._on_done(run, done is not None and finished.lease.job_id in done)

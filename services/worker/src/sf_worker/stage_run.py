@@ -3,6 +3,7 @@ fenced write (complete, fail or release) — or write nothing when the lease was
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from sleepy_factory.config import Settings
 from sleepy_factory.handlers import StageCancelledError, StageContext, StageHandler
 from sleepy_factory.logs import stage_fields
@@ -30,6 +31,7 @@ class StageRun:
     cancelled: threading.Event = field(default_factory=threading.Event)
     lost: bool = False  # the heartbeat found the lease gone: never write for this run
     abandoned: bool = False  # shutdown released it already: never write for this run
+    log_fields: dict[str, Any] = field(default_factory=dict)
 
     @property
     def lease(self) -> Lease:
@@ -37,7 +39,11 @@ class StageRun:
 
 
 class StageRunner:
-    """Executes runs for one worker; shared by its handler threads."""
+    """Executes runs for one worker; shared by its handler threads.
+
+    `on_settled(run)` is called once a run needs nothing more from this worker (written, failed,
+    released or discarded), from the handler thread or, for completions, the completer thread.
+    """
 
     def __init__(
         self,
@@ -48,14 +54,28 @@ class StageRunner:
         *,
         stage: str,
         owner: str,
+        on_settled: Callable[[StageRun], None],
     ) -> None:
         self._pool = pool
         self._settings = settings
         self._handler = handler
         self._tracer = tracer
-        self.completer = Completer(self.write, stage=stage, owner=owner, handoff=settings.fast_handoff)
+        self._on_settled = on_settled
+        self.completer: Completer[StageRun] = Completer(
+            self.write, self._completed, stage=stage, owner=owner, handoff=settings.fast_handoff
+        )
 
     def execute(self, run: StageRun) -> None:
+        handed_to_completer = False
+        try:
+            handed_to_completer = self._execute_traced(run)
+        finally:
+            # Settle whatever happened, so the slot frees and heartbeats for it stop.
+            if not handed_to_completer:
+                self._on_settled(run)
+
+    def _execute_traced(self, run: StageRun) -> bool:
+        """Run the handler under its span; True when the completion was handed to the completer."""
         lease, job = run.lease, run.claimed.job
         with self._tracer.start_as_current_span(
             f"process {lease.stage}",
@@ -71,10 +91,11 @@ class StageRunner:
                 "messaging.destination.name": lease.stage,
             },
         ) as span:
+            run.log_fields = _fields(lease, span)
             span_carrier = carrier_of(span)
             if span_carrier:  # only while tracing: lets a later attempt link to this one
                 self.write(lease, lambda conn: record_attempt_span(conn, lease, span_carrier))
-            log.info("started: %s", _ids(lease), extra=_fields(lease))
+            log.info("started: %s", _ids(lease), extra=run.log_fields)
             ctx = StageContext(stage=lease.stage, attempt=lease.attempt, cancelled=run.cancelled)
             try:
                 outputs = self._handler.handle(job, lease.stage, ctx)
@@ -85,18 +106,22 @@ class StageRunner:
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 self._finish_failed(run, f"{type(exc).__name__}: {exc}")
             else:
-                self._finish_done(run, outputs)
+                problem = unstorable(outputs)
+                if problem:
+                    self._finish_failed(run, f"handler returned outputs that cannot be stored: {problem}")
+                elif not self._discarded(run):
+                    self.completer.submit(lease, outputs, run)
+                    return True
+        return False
 
-    def _finish_done(self, run: StageRun, outputs: dict[str, Any]) -> None:
-        lease = run.lease
-        if self._discarded(run):
-            return
-        if self.completer.complete(lease, outputs):
-            log.info("completed: %s", _ids(lease), extra=_fields(lease))
+    def _completed(self, run: StageRun, completed: bool) -> None:
+        if completed:
+            log.info("completed: %s", _ids(run.lease), extra=run.log_fields)
         else:
             log.warning(
-                "lease lost before completion, result discarded: %s", _ids(lease), extra=_fields(lease)
+                "lease lost before completion, result discarded: %s", _ids(run.lease), extra=run.log_fields
             )
+        self._on_settled(run)
 
     def _finish_failed(self, run: StageRun, error: str) -> None:
         lease = run.lease
@@ -118,7 +143,7 @@ class StageRunner:
                 "lease lost before recording failure: %s: %s", _ids(lease), error, extra=_fields(lease)
             )
         else:
-            log.warning("failed -> %s: %s: %s", status, _ids(lease), error, extra=_fields(lease))
+            log.warning("failed -> %s: %s: %s", status, _ids(lease), error, extra=run.log_fields)
 
     def _finish_cancelled(self, run: StageRun) -> None:
         lease = run.lease
@@ -131,7 +156,7 @@ class StageRunner:
 
     def _discarded(self, run: StageRun) -> bool:
         if run.lost:
-            log.warning("lease lost, result discarded: %s", _ids(run.lease), extra=_fields(run.lease))
+            log.warning("lease lost, result discarded: %s", _ids(run.lease), extra=run.log_fields)
         return run.lost or run.abandoned
 
     def write(self, lease: Lease, statement: Callable[[Connection], T]) -> T | None:
@@ -155,9 +180,24 @@ class StageRunner:
             return result
 
 
+def unstorable(outputs: object) -> str | None:
+    """Why `outputs` cannot be stored as JSONB (not JSON, or holding NUL characters), or None."""
+    try:
+        encoded = json.dumps(outputs, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return str(exc)
+    if "\\u0000" in encoded:
+        return "it contains NUL characters"
+    return None
+
+
 def _ids(lease: Lease) -> str:
     return f"job_id={lease.job_id} stage={lease.stage} attempt={lease.attempt}"
 
 
-def _fields(lease: Lease) -> dict[str, Any]:
-    return stage_fields(lease.job_id, lease.stage, lease.attempt)
+def _fields(lease: Lease, span: Span | None = None) -> dict[str, Any]:
+    """Log fields of a run; the trace id is captured so lines logged off the span carry it too."""
+    fields = stage_fields(lease.job_id, lease.stage, lease.attempt)
+    if span is not None and span.get_span_context().is_valid:
+        fields["trace_id"] = format(span.get_span_context().trace_id, "032x")
+    return fields

@@ -55,9 +55,16 @@ class Worker:
         self._pool = pool
         self._settings = settings
         self._runner = StageRunner(
-            pool, settings, handler, tracer or trace.NoOpTracer(), stage=stage, owner=self.owner
+            pool,
+            settings,
+            handler,
+            tracer or trace.NoOpTracer(),
+            stage=stage,
+            owner=self.owner,
+            on_settled=self._settled,
         )
         self._concurrency = concurrency
+        self._min_claim = max(1, concurrency // 4)
         self._health = health
         self._runs: dict[Lease, StageRun] = {}
         self._lock = threading.Lock()
@@ -88,7 +95,13 @@ class Worker:
         outage = OutageTracker(f"worker {self.stage}")
         while not stop.is_set():
             self._wake.clear()
-            free = self._concurrency - self.in_flight()
+            in_flight = self.in_flight()
+            free = self._concurrency - in_flight
+            if in_flight and free < self._min_claim:
+                # Busy: wait for a worthwhile number of free slots rather than claiming one at a
+                # time; a claim round trip per run would cap throughput.
+                self._wake.wait(poll)
+                continue
             claimed: list[ClaimedStage] = []
             if free > 0:
                 try:
@@ -118,15 +131,12 @@ class Worker:
         run = StageRun(item)
         with self._lock:
             self._runs[item.lease] = run
-        executor.submit(self._execute, run)
+        executor.submit(self._runner.execute, run)
 
-    def _execute(self, run: StageRun) -> None:
-        try:
-            self._runner.execute(run)
-        finally:
-            with self._lock:
-                self._runs.pop(run.lease, None)
-            self._wake.set()
+    def _settled(self, run: StageRun) -> None:
+        with self._lock:
+            self._runs.pop(run.lease, None)
+        self._wake.set()
 
     def _beat(self) -> None:
         if self._health is not None:

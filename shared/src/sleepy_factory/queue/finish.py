@@ -75,7 +75,8 @@ def fail(
         FAIL,
         {
             **_fence(lease),
-            "error": error[:MAX_ERROR_CHARS],
+            # Postgres text cannot hold NUL; an error message must never make the write fail.
+            "error": error.replace("\x00", "\\0")[:MAX_ERROR_CHARS],
             "max_attempts": max_attempts,
             "backoff_base": backoff_base,
             "backoff_cap": backoff_cap,

@@ -1,0 +1,30 @@
+"""Bulk job creation for benchmarks (untimed): one statement per table, not one per job."""
+
+from __future__ import annotations
+
+from sleepy_factory.pipeline import ALL_STAGES
+from sleepy_factory.queue import Connection
+
+# Jobs and their stages, all NEW, as the CLI would create them but in bulk.
+INSERT_JOBS = """
+WITH jobs_made AS (
+    INSERT INTO jobs (format, topic, params)
+    SELECT 'short', 'bench ' || n, '{"length_seconds": 30}'::jsonb
+    FROM generate_series(1, %(count)s) AS n
+    RETURNING id
+)
+INSERT INTO job_stages (job_id, stage, position)
+SELECT jobs_made.id, s.stage, (s.ordinality - 1)::smallint
+FROM jobs_made, unnest(%(stages)s::text[]) WITH ORDINALITY AS s(stage, ordinality)
+"""
+
+COUNT_DONE = "SELECT count(*) FROM job_stages WHERE status = 'DONE'"
+
+
+def insert_jobs(conn: Connection, count: int) -> None:
+    conn.execute(INSERT_JOBS, {"count": count, "stages": list(ALL_STAGES)})
+
+
+def done_stages(conn: Connection) -> int:
+    row = conn.execute(COUNT_DONE).fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,267 @@
+"""Run real `sf worker` processes against a scratch database and measure them."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+from sleepy_factory.db import connect
+from sleepy_factory.errors import SleepyFactoryError
+from sleepy_factory.pipeline import ALL_STAGES
+from sleepy_factory.queue import Connection
+
+from sf_cli.bench.backlog import audio_runs_per_second
+from sf_cli.bench.floor import measure_floor
+from sf_cli.bench.load import done_stages, insert_jobs
+from sf_cli.bench.scratch_db import scratch_database
+
+SF = str(Path(sys.executable).parent / "sf")
+SMALL_BACKLOG = 10_000
+BACKLOG_RUNS = 5_000  # timed claims per backlog size: half the small backlog
+
+# Handoff: stage N+1 claimed (its handler starts right after) minus stage N completed, both read
+# from the database clock, over consecutive stages of jobs run one at a time on an idle factory.
+HANDOFF_GAPS = """
+SELECT extract(epoch FROM nxt.started_at - prev.finished_at) * 1000
+FROM job_stages AS prev JOIN job_stages AS nxt
+  ON nxt.job_id = prev.job_id AND nxt.position = prev.position + 1
+WHERE prev.status = 'DONE' AND nxt.status = 'DONE'
+"""
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    jobs: int = 20_000
+    workers_per_stage: int = 1
+    concurrency: int = 64
+    latency: bool = False
+    latency_jobs: int = 200
+    timeout: float = 600.0
+    backlog: int = 0  # with a backlog, also compare audio claim rates at 10,000 and this many jobs
+
+
+@dataclass
+class BenchResult:
+    jobs: int
+    workers_per_stage: int
+    concurrency: int
+    seconds: float
+    jobs_per_s: float
+    stage_runs_per_s: float
+    floor_rows_per_s: float
+    floor_jobs_per_s: float
+    ratio_to_floor: float
+    server_cpu_s: float | None
+    clients_cpu_s: float
+    handoff_p50_ms: float | None = None
+    handoff_p99_ms: float | None = None
+    backlog_small_runs_per_s: float | None = None
+    backlog_large_runs_per_s: float | None = None
+    backlog_ratio: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def run_bench(server_url: str, options: BenchOptions) -> BenchResult:
+    with scratch_database(server_url) as url, tempfile.TemporaryDirectory(prefix="sf-bench-") as tmp:
+        with connect(url) as conn:
+            server = _server_process(conn)
+            factory = _Factory(url, options, Path(tmp))
+            try:
+                factory.start_and_wait_ready()
+                cpu_before = _cpu(server), factory.cpu()
+                seconds = _time_drain(conn, options.jobs, factory, options.timeout)
+                server_cpu = _delta(_cpu(server), cpu_before[0])
+                clients_cpu = factory.cpu() - cpu_before[1]
+                p50 = p99 = None
+                if options.latency:
+                    p50, p99 = _handoff_latency(conn, options.latency_jobs, factory, options.timeout)
+            finally:
+                factory.stop()
+        small = large = None
+        if options.backlog:
+            small, large = _backlog_rates(url, options, Path(tmp))
+        floor = measure_floor(
+            url,
+            rows=options.jobs * len(ALL_STAGES),
+            clients=options.workers_per_stage * len(ALL_STAGES),
+            batch=options.concurrency,
+        )
+    jobs_per_s = options.jobs / seconds
+    return BenchResult(
+        jobs=options.jobs,
+        workers_per_stage=options.workers_per_stage,
+        concurrency=options.concurrency,
+        seconds=seconds,
+        jobs_per_s=jobs_per_s,
+        stage_runs_per_s=jobs_per_s * len(ALL_STAGES),
+        floor_rows_per_s=floor,
+        floor_jobs_per_s=floor / len(ALL_STAGES),
+        ratio_to_floor=jobs_per_s / (floor / len(ALL_STAGES)),
+        server_cpu_s=server_cpu,
+        clients_cpu_s=clients_cpu,
+        handoff_p50_ms=p50,
+        handoff_p99_ms=p99,
+        backlog_small_runs_per_s=small,
+        backlog_large_runs_per_s=large,
+        backlog_ratio=None if small is None or large is None else large / small,
+    )
+
+
+def _backlog_rates(url: str, options: BenchOptions, tmp: Path) -> tuple[float, float]:
+    def start_audio_workers() -> Callable[[], None]:
+        factory = _Factory(url, options, tmp, stages=("audio",), orchestrator=False)
+        factory.start_and_wait_ready()
+        return factory.stop
+
+    return tuple(  # type: ignore[return-value]
+        audio_runs_per_second(url, waiting=waiting, runs=BACKLOG_RUNS, start_workers=start_audio_workers)
+        for waiting in (SMALL_BACKLOG, options.backlog)
+    )
+
+
+class _Factory:
+    """An orchestrator and `workers_per_stage` workers per stage, as separate processes."""
+
+    def __init__(
+        self,
+        url: str,
+        options: BenchOptions,
+        tmp: Path,
+        *,
+        stages: tuple[str, ...] = ALL_STAGES,
+        orchestrator: bool = True,
+    ) -> None:
+        self._url = url
+        self._options = options
+        self._tmp = tmp
+        self._stages = stages
+        self._orchestrator = orchestrator
+        self._processes: list[subprocess.Popen[bytes]] = []
+        self._health_files: list[Path] = []
+
+    def _start(self, name: str, *args: str) -> None:
+        health = self._tmp / f"{name}.health"
+        health.unlink(missing_ok=True)
+        env = {
+            **os.environ,
+            "DATABASE_URL": self._url,
+            "SF_SIM_SECONDS": "0",
+            "SF_SIM_FAIL_RATE": "0",
+            "SF_LOG_LEVEL": "WARNING",  # per-run INFO lines would measure the terminal, not the queue
+            "SF_HEALTH_FILE": str(health),
+        }
+        log = (self._tmp / f"{name}.log").open("wb")
+        self._processes.append(subprocess.Popen([SF, *args], env=env, stdout=log, stderr=log))
+        self._health_files.append(health)
+
+    def start_and_wait_ready(self) -> None:
+        if self._orchestrator:
+            self._start("orchestrator", "orchestrator-loop", "--poll", "1.0")
+        for stage in self._stages:
+            for index in range(self._options.workers_per_stage):
+                self._start(
+                    f"worker-{stage}-{index}",
+                    "worker",
+                    "--stage",
+                    stage,
+                    "--concurrency",
+                    str(self._options.concurrency),
+                )
+        deadline = time.monotonic() + 60
+        while not all(path.exists() for path in self._health_files):
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise SleepyFactoryError(f"bench workers did not start; see logs in {self._tmp}")
+            time.sleep(0.05)
+
+    def _check_alive(self) -> None:
+        for process in self._processes:
+            if process.poll() is not None:
+                raise SleepyFactoryError(f"a bench process exited with {process.returncode}; see {self._tmp}")
+
+    def cpu(self) -> float:
+        total = 0.0
+        for process in self._processes:
+            try:
+                times = psutil.Process(process.pid).cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    def stop(self) -> None:
+        for process in self._processes:
+            process.terminate()
+        for process in self._processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _time_drain(conn: Connection, jobs: int, factory: _Factory, timeout: float) -> float:
+    """From the bulk insert's commit (the jobs' creation) to every stage DONE, factory idle before."""
+    with conn.transaction():
+        insert_jobs(conn, jobs)
+        conn.execute("NOTIFY sf_orchestrate")  # as `sf new-job` does
+    started = time.perf_counter()
+    target = jobs * len(ALL_STAGES)
+    deadline = started + timeout
+    while done_stages(conn) < target:
+        factory._check_alive()
+        if time.perf_counter() > deadline:
+            raise SleepyFactoryError(f"bench did not finish within {timeout:.0f}s")
+        time.sleep(0.02)
+    return time.perf_counter() - started
+
+
+def _handoff_latency(conn: Connection, count: int, factory: _Factory, timeout: float) -> tuple[float, float]:
+    """Run `count` jobs one at a time on the idle factory; p50/p99 of stage-to-stage handoff."""
+    conn.execute("TRUNCATE jobs, job_stages")
+    deadline = time.perf_counter() + timeout
+    for done_jobs in range(1, count + 1):
+        with conn.transaction():
+            insert_jobs(conn, 1)
+            conn.execute("NOTIFY sf_orchestrate")
+        while done_stages(conn) < done_jobs * len(ALL_STAGES):
+            if time.perf_counter() > deadline:
+                raise SleepyFactoryError("latency run did not finish in time")
+            time.sleep(0.002)
+    gaps = sorted(float(row[0]) for row in conn.execute(HANDOFF_GAPS).fetchall())
+    quantiles = statistics.quantiles(gaps, n=100, method="inclusive")
+    return quantiles[49], quantiles[98]
+
+
+def _server_process(conn: Connection) -> psutil.Process | None:
+    """The postmaster, when the server runs on this machine (its CPU is part of the cost)."""
+    row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    try:
+        backend = psutil.Process(int(row[0])) if row else None
+        return backend.parent() if backend else None
+    except psutil.Error:
+        return None  # a server elsewhere: its CPU is not ours to read
+
+
+def _cpu(server: psutil.Process | None) -> float | None:
+    if server is None:
+        return None
+    try:
+        processes = [server, *server.children(recursive=True)]
+        return float(sum(p.cpu_times().user + p.cpu_times().system for p in processes))
+    except psutil.Error:
+        return None
+
+
+def _delta(after: float | None, before: float | None) -> float | None:
+    return None if after is None or before is None else after - before
