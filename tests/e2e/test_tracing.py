@@ -41,7 +41,12 @@ def traced_env(sf_env: dict[str, str]) -> Iterator[tuple[dict[str, str], Receive
 
 def _new_job(env: dict[str, str]) -> str:
     result = subprocess.run(
-        [str(SF), "new-job", "--json", "--topic", "traced"], env=env, capture_output=True, text=True, timeout=60
+        [str(SF), "new-job", "--json", "--topic", "traced"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return str(json.loads(result.stdout)["id"])
@@ -95,12 +100,12 @@ def test_each_job_is_one_trace_across_cli_orchestrator_and_all_workers(
         assert all(s.parent_span_id == root.span_id for s in spans if s is not root)
     assert len({spans[0].trace_id for spans in by_job.values()}) == JOBS  # one trace per job
 
-    for child in list(children._children):  # noqa: SLF001 - stop them all and check clean exits
+    for child in list(children):  # stop them all and check clean exits
         child.send(signal.SIGTERM)
-    for child in children._children:  # noqa: SLF001
+    for child in children:
         assert child.wait_exit(15) == 0, child.tail()
     # JSON logs carry the ids and the trace id of the job they are about.
-    render_log = "\n".join(c.log() for c in children._children if c.name.startswith("worker-render"))  # noqa: SLF001
+    render_log = "\n".join(c.log() for c in children if c.name.startswith("worker-render"))
     records = [json.loads(line) for line in render_log.splitlines() if line.startswith("{")]
     completed = [r for r in records if r["message"].startswith("completed:")]
     assert len(completed) == JOBS
@@ -115,14 +120,18 @@ def test_a_recovered_stage_stays_in_the_job_trace_with_a_link_to_the_dead_attemp
     lease = {"SF_LEASE_SECONDS": "1.5"}
     job_id = _new_job(env)
     children.start("orchestrator", "orchestrator-loop", "--poll", "0.1", env=env)
-    victim = children.start("victim", "worker", env={**env, **lease, "SF_STAGE": "audio", "SF_SIM_SECONDS": "60"})
+    victim = children.start(
+        "victim", "worker", env={**env, **lease, "SF_STAGE": "audio", "SF_SIM_SECONDS": "60"}
+    )
     children.wait_until(lambda: stage_in(conn, job_id, "audio", "RUNNING"), 30, what="the victim to claim")
     children.wait_until(
-        lambda: conn.execute(
-            "SELECT attempt_span ? 'traceparent' FROM job_stages WHERE job_id = %s AND stage = 'audio'",
-            (job_id,),
-        ).fetchone()
-        == (True,),
+        lambda: (
+            conn.execute(
+                "SELECT attempt_span ? 'traceparent' FROM job_stages WHERE job_id = %s AND stage = 'audio'",
+                (job_id,),
+            ).fetchone()
+            == (True,)
+        ),
         10,
         what="the victim to record its span",
     )

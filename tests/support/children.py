@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TypeVar
@@ -77,6 +77,9 @@ class Children:
         self._children.append(child)
         return child
 
+    def __iter__(self) -> Iterator[Child]:
+        return iter(list(self._children))
+
     def describe(self) -> str:
         return "\n".join(child.tail() for child in self._children)
 
@@ -85,13 +88,12 @@ class Children:
         for child in self._children:
             if not child.stopping and child.process.poll() is not None:
                 raise AssertionError(
-                    f"{child.name} exited unexpectedly with {child.process.returncode}\n"
-                    f"{child.tail(40)}"
+                    f"{child.name} exited unexpectedly with {child.process.returncode}\n{child.tail(40)}"
                 )
 
     def wait_until(
         self,
-        predicate: Callable[[], T],
+        predicate: Callable[[], T | None],
         timeout: float,
         *,
         what: str,
@@ -100,7 +102,7 @@ class Children:
     ) -> T:
         """`polling.wait_until`, failing early if a child dies and showing every child's log tail."""
 
-        def alive_and(predicate: Callable[[], T] = predicate) -> T:
+        def alive_and() -> T | None:
             self.check_alive()
             return predicate()
 
@@ -131,4 +133,3 @@ class Children:
                 child.process.wait()
         for child in self._children:
             child.log_file.close()
-

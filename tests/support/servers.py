@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from sleepy_factory.embedded import start_embedded
 from sleepy_factory.urls import libpq_url, sqlalchemy_url
+from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
 

@@ -39,3 +39,9 @@ def status_counts(conn: psycopg.Connection[Any]) -> str:
     for stage, status, count in conn.execute(STATUS_COUNTS).fetchall():
         per_stage.setdefault(stage, []).append(f"{status}={count}")
     return "; ".join(f"{stage}: {' '.join(parts)}" for stage, parts in per_stage.items())
+
+
+def stage_in(conn: psycopg.Connection[Any], job_id: uuid.UUID, stage: str, status: str) -> StageRow | None:
+    """The row while it is in `status`, else None: a predicate for `wait_until`."""
+    row = stage_row(conn, job_id, stage)
+    return row if row.status == status else None

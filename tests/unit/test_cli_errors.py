@@ -16,7 +16,7 @@ def _sf(*args: str, env: dict[str, str] | None = None, tmp: Path) -> subprocess.
     base = {k: v for k, v in os.environ.items() if not k.startswith("SF_") and k != "DATABASE_URL"}
     base["SF_DATA_DIR"] = str(tmp / "no-dev-here")
     return subprocess.run(
-        [SF, *args], env={**base, **(env or {})}, capture_output=True, text=True, timeout=60
+        [SF, *args], env={**base, **(env or {})}, capture_output=True, text=True, timeout=60, check=False
     )
 
 
