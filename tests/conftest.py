@@ -17,8 +17,8 @@ from typing import Any
 
 import psycopg
 import pytest
-
 from sleepy_factory.migrate import upgrade
+
 from tests.support.servers import admin_url_from_env, database_url, start_container, start_embedded_server
 
 

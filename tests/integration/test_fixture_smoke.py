@@ -1,7 +1,6 @@
 from typing import Any
 
 import psycopg
-
 from sleepy_factory.jobs import create_job
 from sleepy_factory.pipeline import Format
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import psycopg
 import pytest
-
 from sf_orchestrator import promote_ready_stages
 from sf_worker import Worker
 from sleepy_factory.config import Settings
@@ -17,9 +16,12 @@ from sleepy_factory.handlers import StageContext
 from sleepy_factory.jobs import create_job, retry_job
 from sleepy_factory.pipeline import Format
 from sleepy_factory.queue import JobSpec
+
 from tests.support.polling import wait_until
 
-STAGE_ROW = "SELECT status, attempt, failures, last_error FROM job_stages WHERE job_id = %s AND stage = 'audio'"
+STAGE_ROW = (
+    "SELECT status, attempt, failures, last_error FROM job_stages WHERE job_id = %s AND stage = 'audio'"
+)
 
 
 class Raises:

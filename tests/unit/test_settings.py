@@ -1,5 +1,4 @@
 import pytest
-
 from sleepy_factory.config import load_settings
 from sleepy_factory.errors import ConfigError
 from sleepy_factory.urls import libpq_url, masked, sqlalchemy_url

@@ -116,6 +116,20 @@ def retry(job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id."
 
 
 @app.command()
+def prune(
+    older_than: Annotated[str, typer.Option(help="Age of finished jobs to delete, e.g. 30d, 12h.")] = "30d",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be deleted.")] = False,
+) -> None:
+    """Delete finished jobs (every stage DONE) older than --older-than; unfinished jobs stay."""
+    from sleepy_factory.retention import parse_age, prune_finished
+
+    age = parse_age(older_than)
+    with _database() as conn:
+        count = prune_finished(conn, age, dry_run=dry_run)
+    typer.echo(f"{'would delete' if dry_run else 'deleted'} {count} finished job(s) older than {older_than}")
+
+
+@app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic, to the newest revision)."""
     url = resolve_url(load_settings())

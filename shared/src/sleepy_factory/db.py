@@ -73,14 +73,17 @@ def wait_for_database(url: str, timeout: float, stop: threading.Event | None = N
 def open_pool(
     url: str, *, max_size: int, name: str
 ) -> ConnectionPool[psycopg.Connection[tuple[object, ...]]]:
-    """A pool of autocommit connections; each statement is its own transaction unless wrapped."""
+    """A pool of autocommit connections; each statement is its own transaction unless wrapped.
+
+    No check on checkout (that would double an idle worker's queries): a connection broken by a
+    server restart fails its statement, the pool drops it, and the caller's loop retries.
+    """
     pool: ConnectionPool[psycopg.Connection[tuple[object, ...]]] = ConnectionPool(
         libpq_url(url),
         min_size=1,
         max_size=max_size,
         kwargs={"autocommit": True},
         name=name,
-        check=ConnectionPool.check_connection,
         open=False,
     )
     pool.open(wait=False)

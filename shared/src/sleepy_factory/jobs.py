@@ -113,6 +113,10 @@ def validate_topic(topic: str) -> str:
         raise InvalidInputError("--topic must not be empty")
     if "\x00" in topic:
         raise InvalidInputError("--topic must not contain NUL characters")
+    try:
+        topic.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes from the command line arrive as lone surrogates
+        raise InvalidInputError("--topic must be valid UTF-8 text") from None
     if len(topic) > MAX_TOPIC_CHARS:
         raise InvalidInputError(f"--topic is {len(topic)} characters; the limit is {MAX_TOPIC_CHARS}")
     return topic

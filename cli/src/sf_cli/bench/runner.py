@@ -21,7 +21,7 @@ from sleepy_factory.queue import Connection
 
 from sf_cli.bench.backlog import audio_runs_per_second
 from sf_cli.bench.floor import measure_floor
-from sf_cli.bench.load import done_stages, insert_jobs
+from sf_cli.bench.load import all_done, insert_jobs
 from sf_cli.bench.scratch_db import scratch_database
 
 SF = str(Path(sys.executable).parent / "sf")
@@ -75,6 +75,7 @@ class BenchResult:
 def run_bench(server_url: str, options: BenchOptions) -> BenchResult:
     with scratch_database(server_url) as url, tempfile.TemporaryDirectory(prefix="sf-bench-") as tmp:
         with connect(url) as conn:
+            conn.execute("SET max_parallel_workers_per_gather = 0")  # polling must stay cheap
             server = _server_process(conn)
             factory = _Factory(url, options, Path(tmp))
             try:
@@ -216,9 +217,8 @@ def _time_drain(conn: Connection, jobs: int, factory: _Factory, timeout: float) 
         insert_jobs(conn, jobs)
         conn.execute("NOTIFY sf_orchestrate")  # as `sf new-job` does
     started = time.perf_counter()
-    target = jobs * len(ALL_STAGES)
     deadline = started + timeout
-    while done_stages(conn) < target:
+    while not all_done(conn):
         factory._check_alive()
         if time.perf_counter() > deadline:
             raise SleepyFactoryError(f"bench did not finish within {timeout:.0f}s")
@@ -230,11 +230,11 @@ def _handoff_latency(conn: Connection, count: int, factory: _Factory, timeout: f
     """Run `count` jobs one at a time on the idle factory; p50/p99 of stage-to-stage handoff."""
     conn.execute("TRUNCATE jobs, job_stages")
     deadline = time.perf_counter() + timeout
-    for done_jobs in range(1, count + 1):
+    for _ in range(count):
         with conn.transaction():
             insert_jobs(conn, 1)
             conn.execute("NOTIFY sf_orchestrate")
-        while done_stages(conn) < done_jobs * len(ALL_STAGES):
+        while not all_done(conn):
             if time.perf_counter() > deadline:
                 raise SleepyFactoryError("latency run did not finish in time")
             time.sleep(0.002)

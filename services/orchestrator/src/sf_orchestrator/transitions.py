@@ -49,6 +49,8 @@ class Promotion:
 
 
 def promote_batch(conn: Connection, *, batch: int = 1000) -> list[Promotion]:
+    if batch < 1:
+        raise ValueError("batch must be at least 1")  # callers loop until a short batch
     rows = conn.execute(PROMOTE, {"batch": batch}, prepare=True).fetchall()
     return [Promotion(*row[:-1]) for row in rows]
 

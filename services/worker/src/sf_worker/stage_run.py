@@ -31,6 +31,7 @@ class StageRun:
     cancelled: threading.Event = field(default_factory=threading.Event)
     lost: bool = False  # the heartbeat found the lease gone: never write for this run
     abandoned: bool = False  # shutdown released it already: never write for this run
+    completing: bool = False  # handed to the completer; the heartbeat leaves its row alone
     log_fields: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -110,6 +111,7 @@ class StageRunner:
                 if problem:
                     self._finish_failed(run, f"handler returned outputs that cannot be stored: {problem}")
                 elif not self._discarded(run):
+                    run.completing = True
                     self.completer.submit(lease, outputs, run)
                     return True
         return False

@@ -167,7 +167,9 @@ class Worker:
         outage = OutageTracker(f"worker {self.stage} heartbeat")
         while not self._heartbeats_done.wait(interval):
             with self._lock:
-                held = {lease for lease, run in self._runs.items() if not run.abandoned}
+                # Runs being completed are skipped: the completer's multi-row UPDATE must never
+                # meet this one on the same rows in another order (a deadlock).
+                held = {lease for lease, run in self._runs.items() if not (run.abandoned or run.completing)}
             if not held:
                 continue
             try:

@@ -49,6 +49,8 @@ class RequeuedStage:
 
 def requeue_expired_batch(conn: Connection, *, max_attempts: int, batch: int = 500) -> list[RequeuedStage]:
     """Requeue up to `batch` expired stages; call again while it returns a full batch."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")  # callers loop until a short batch
     rows = conn.execute(REQUEUE_EXPIRED, {"batch": batch, "max_attempts": max_attempts}, prepare=True)
     return [RequeuedStage(*row[:-1]) for row in rows.fetchall()]
 

@@ -1,0 +1,122 @@
+"""The hot queries stay index scans on a big table: a plan change here is a throughput cliff in production."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import psycopg
+import pytest
+from sleepy_factory.queue.claim import CLAIM
+from sleepy_factory.queue.recover import REQUEUE_EXPIRED
+
+from tests.support.servers import database_url
+
+Conn = psycopg.Connection[Any]
+
+JOBS = 16_667  # x 3 stages = 50,001 job_stages rows
+
+# Mostly finished work, as in a long-lived deployment: 1% of the rows READY, 0.5% RUNNING (a third
+# of those with an expired lease), everything else DONE. Spread by arithmetic, so every run is alike.
+ARRANGE_BIG_TABLE = """
+WITH job AS (
+    INSERT INTO jobs (format, topic, params)
+    SELECT 'short', 'job ' || n, jsonb_build_object('n', n) FROM generate_series(1, %(jobs)s) AS n
+    RETURNING id, (params ->> 'n')::int AS n
+)
+INSERT INTO job_stages (job_id, stage, position, status, attempt, lease_owner, lease_expires_at,
+                        run_after)
+SELECT job.id, s.stage, (s.ordinality - 1)::smallint, r.status, 1,
+       CASE WHEN r.status = 'RUNNING' THEN 'worker' END,
+       CASE WHEN r.status = 'RUNNING' THEN now() + make_interval(secs => mod(job.n, 45) - 15) END,
+       now() - make_interval(secs => mod(job.n * 37, 3600))
+FROM job
+CROSS JOIN unnest(ARRAY['audio', 'visuals', 'render']) WITH ORDINALITY AS s(stage, ordinality)
+CROSS JOIN LATERAL (SELECT mod(job.n * 3 + s.ordinality::int, 200) AS slot) AS k
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN k.slot < 2 THEN 'READY' WHEN k.slot = 2 THEN 'RUNNING' ELSE 'DONE' END
+) AS r(status)
+"""
+
+
+@pytest.fixture(scope="module")
+def big_queue_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
+    """One migrated database holding the big table, shared by this module: EXPLAIN changes nothing."""
+    name = f"sf_plan_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    url = database_url(pg_admin_url, name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(ARRANGE_BIG_TABLE, {"jobs": JOBS})
+        conn.execute("ANALYZE jobs")
+        conn.execute("ANALYZE job_stages")
+    yield url
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def big_queue(big_queue_url: str) -> Iterator[Conn]:
+    with psycopg.connect(big_queue_url, autocommit=True) as conn:
+        yield conn
+
+
+def _plan(conn: Conn, query: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The planner's choice for `query` with these exact values; EXPLAIN alone runs nothing."""
+    literal = psycopg.ClientCursor(conn).mogrify(query, params)
+    row = conn.execute("EXPLAIN (FORMAT JSON) " + literal).fetchone()
+    assert row is not None
+    plan: dict[str, Any] = row[0][0]["Plan"]
+    return plan
+
+
+def _nodes(plan: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _index_names(plan: Mapping[str, Any]) -> set[str]:
+    return {node["Index Name"] for node in _nodes(plan) if "Index Name" in node}
+
+
+def _seq_scanned(plan: Mapping[str, Any]) -> set[str]:
+    return {node["Relation Name"] for node in _nodes(plan) if node["Node Type"] == "Seq Scan"}
+
+
+def test_big_queue_is_arranged_as_intended(big_queue: Conn) -> None:
+    counts = dict(big_queue.execute("SELECT status, count(*) FROM job_stages GROUP BY status").fetchall())
+
+    assert sum(counts.values()) >= 50_000
+    assert counts["DONE"] > 45_000
+    assert 100 < counts["READY"] < 2_000
+    assert 50 < counts["RUNNING"] < 1_000
+
+
+@pytest.mark.parametrize("stage", ["audio", "render"])
+def test_claim_scans_the_ready_index_not_the_table(big_queue: Conn, stage: str) -> None:
+    params = {"stage": stage, "owner": "w1", "limit": 10, "lease_seconds": 30.0}
+
+    plan = _plan(big_queue, CLAIM, params)
+
+    assert "ix_job_stages_ready" in _index_names(plan)
+    assert "job_stages" not in _seq_scanned(plan)
+
+
+def test_requeue_expired_scans_the_running_lease_index_not_the_table(big_queue: Conn) -> None:
+    params = {"batch": 500, "max_attempts": 5}
+
+    plan = _plan(big_queue, REQUEUE_EXPIRED, params)
+
+    assert "ix_job_stages_running_lease" in _index_names(plan)
+    assert "job_stages" not in _seq_scanned(plan)
+
+
+def test_explaining_the_claim_claims_nothing(big_queue: Conn) -> None:
+    before = big_queue.execute("SELECT count(*) FROM job_stages WHERE status = 'RUNNING'").fetchone()
+
+    _plan(big_queue, CLAIM, {"stage": "audio", "owner": "w1", "limit": 10, "lease_seconds": 30.0})
+
+    after = big_queue.execute("SELECT count(*) FROM job_stages WHERE status = 'RUNNING'").fetchone()
+    assert after == before
