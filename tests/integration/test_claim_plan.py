@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from sf_orchestrator.transitions import PROMOTE
 from sleepy_factory.queue.claim import CLAIM
 from sleepy_factory.queue.recover import REQUEUE_EXPIRED
 
@@ -120,3 +121,29 @@ def test_explaining_the_claim_claims_nothing(big_queue: Conn) -> None:
 
     after = big_queue.execute("SELECT count(*) FROM job_stages WHERE status = 'RUNNING'").fetchone()
     assert after == before
+
+
+def test_orchestrator_pass_scans_the_new_index_not_the_done_history(big_queue: Conn) -> None:
+    plan = _plan(big_queue, PROMOTE, {"batch": 1000})
+
+    assert "ix_job_stages_new" in _index_names(plan)
+    assert "job_stages" not in _seq_scanned(plan)
+
+
+def test_the_prepared_claim_keeps_the_index_in_its_generic_plan(big_queue: Conn) -> None:
+    # Workers run CLAIM as a prepared statement; Postgres may switch it to a generic plan, which
+    # must not fall back to scanning the table.
+    big_queue.execute("SET plan_cache_mode = force_generic_plan")
+    big_queue.execute(
+        "PREPARE claim_generic AS "
+        + CLAIM.replace("%(stage)s", "$1")
+        .replace("%(owner)s", "$2")
+        .replace("%(limit)s", "$3")
+        .replace("%(lease_seconds)s", "$4::float8")
+    )
+    row = big_queue.execute("EXPLAIN (FORMAT JSON) EXECUTE claim_generic('audio', 'w1', 10, 30)").fetchone()
+    assert row is not None
+    plan = row[0][0]["Plan"]
+
+    assert "ix_job_stages_ready" in _index_names(plan)
+    assert "job_stages" not in _seq_scanned(plan)
