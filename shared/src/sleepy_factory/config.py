@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(default=60.0, ge=0, le=3_600)
     sim_seconds: float = Field(default=0.2, ge=0, le=86_400)
     sim_fail_rate: float = Field(default=0.0, ge=0, le=1)
+    # With a maximum, each simulated stage takes a random time in [SF_SIM_SECONDS, SF_SIM_SECONDS_MAX].
+    sim_seconds_max: float | None = Field(default=None, ge=0, le=86_400)
+    # Simulated stages of jobs whose topic contains this text always fail (a poison job on demand).
+    sim_fail_topic: str | None = None
     fast_handoff: bool = True
     notify: bool = True
     health_file: Path = Path(tempfile.gettempdir()) / "sf-health"

@@ -84,6 +84,8 @@ def open_pool(
         max_size=max_size,
         kwargs={"autocommit": True},
         name=name,
+        # Fail fast while the server is away: the caller's loop backs off and retries, and logs it.
+        timeout=5.0,
         open=False,
     )
     pool.open(wait=False)

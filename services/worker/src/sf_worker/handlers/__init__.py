@@ -9,4 +9,9 @@ from sf_worker.handlers.simulated import SimulatedHandler
 def handler_for(stage: str, settings: Settings) -> StageHandler:
     """The handler that runs `stage`. Only simulated handlers exist today; real media comes later."""
     del stage  # every stage is simulated the same way for now
-    return SimulatedHandler(seconds=settings.sim_seconds, fail_rate=settings.sim_fail_rate)
+    return SimulatedHandler(
+        seconds=settings.sim_seconds,
+        seconds_max=settings.sim_seconds_max,
+        fail_rate=settings.sim_fail_rate,
+        fail_topic=settings.sim_fail_topic,
+    )
