@@ -104,9 +104,8 @@ def test_a_schema_newer_than_the_code_is_refused(conn: psycopg.Connection[Any], 
 
 
 def test_an_unknown_database_user_fails_at_once_with_the_password_masked(pg_admin_url: str) -> None:
-    url = database_url(pg_admin_url, "postgres").replace(
-        "postgresql://postgres:", "postgresql://nobody:hunter2", 1
-    )
+    server = make_url(sqlalchemy_url(pg_admin_url)).set(username="nobody", password="hunter2")
+    url = server.render_as_string(hide_password=False)
     result = _sf(url, "list-jobs")
     _one_line_error(result, 3, "cannot connect", "***")
     assert "hunter2" not in result.stderr
