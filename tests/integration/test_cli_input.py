@@ -15,6 +15,8 @@ import psycopg
 import pytest
 from sleepy_factory.jobs import create_job
 from sleepy_factory.pipeline import Format
+from sleepy_factory.urls import sqlalchemy_url
+from sqlalchemy.engine import make_url
 
 SF = str(Path(sys.executable).parent / "sf")
 
