@@ -103,6 +103,7 @@ def test_claim_scans_the_ready_index_not_the_table(big_queue: Conn, stage: str) 
 
     assert "ix_job_stages_ready" in _index_names(plan)
     assert "job_stages" not in _seq_scanned(plan)
+    assert "jobs" not in _seq_scanned(plan)
 
 
 def test_requeue_expired_scans_the_running_lease_index_not_the_table(big_queue: Conn) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import partial
 
 from sleepy_factory.config import Settings
+from sleepy_factory.db import wait_for_database
 from sleepy_factory.embedded import forget_url, start_embedded
 from sleepy_factory.migrate import upgrade
 from sleepy_factory.pipeline import ALL_STAGES
@@ -24,6 +25,8 @@ def run_dev(settings: Settings, stop: threading.Event, *, concurrency: int) -> N
     url = start_embedded(settings.data_dir) if embedded else settings.database_url
     assert url is not None
     settings = settings.model_copy(update={"database_url": url})
+    # Fail with one clear line (or wait, up to SF_CONNECT_TIMEOUT) before Alembic touches it.
+    wait_for_database(url, settings.connect_timeout, stop)
     upgrade(url)
     log.info("sf dev: database %s migrated; starting all roles (Ctrl+C to stop)", masked(url))
 

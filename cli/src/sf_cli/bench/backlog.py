@@ -49,6 +49,7 @@ def audio_runs_per_second(
         conn.execute(INSERT_WAITING, {"count": waiting, "stages": list(ALL_STAGES)})
         # Parked: workers start up (untimed) without claiming, then all of it becomes due at once.
         conn.execute("UPDATE job_stages SET run_after = 'infinity' WHERE status = 'READY'")
+        conn.execute("VACUUM ANALYZE jobs")
         conn.execute("VACUUM ANALYZE job_stages")
         stop_workers = start_workers()
         try:

@@ -6,7 +6,9 @@ from sleepy_factory.queue.records import ClaimedStage, Connection, JobSpec, Leas
 
 # One statement: lock up to `limit` due READY rows of one stage, skipping rows other workers hold,
 # and turn them RUNNING under this owner. `attempt + 1` becomes the fencing token of this run.
-# The lease expiry comes from the database clock so workers' clocks never matter.
+# The lease expiry comes from the database clock so workers' clocks never matter. The job's
+# details are fetched per claimed row through its primary key (LATERAL), so the plan never
+# depends on how many jobs the table holds or how fresh its statistics are.
 CLAIM = """
 WITH picked AS (
     SELECT job_id, stage
@@ -15,19 +17,26 @@ WITH picked AS (
     ORDER BY run_after
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE job_stages AS s
+    SET status = 'RUNNING',
+        attempt = s.attempt + 1,
+        lease_owner = %(owner)s,
+        lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+        heartbeat_at = now(),
+        started_at = now(),
+        finished_at = NULL
+    FROM picked
+    WHERE s.job_id = picked.job_id AND s.stage = picked.stage AND s.status = 'READY'
+    RETURNING s.job_id, s.stage, s.attempt, s.lease_expires_at, s.last_error, s.attempt_span
 )
-UPDATE job_stages AS s
-SET status = 'RUNNING',
-    attempt = s.attempt + 1,
-    lease_owner = %(owner)s,
-    lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
-    heartbeat_at = now(),
-    started_at = now(),
-    finished_at = NULL
-FROM picked JOIN jobs AS j ON j.id = picked.job_id
-WHERE s.job_id = picked.job_id AND s.stage = picked.stage AND s.status = 'READY'
-RETURNING s.job_id, s.stage, s.attempt, s.lease_expires_at, s.last_error, s.attempt_span,
-          j.format, j.topic, j.params, j.trace_context
+SELECT c.job_id, c.stage, c.attempt, c.lease_expires_at, c.last_error, c.attempt_span,
+       j.format, j.topic, j.params, j.trace_context
+FROM claimed AS c
+CROSS JOIN LATERAL (
+    SELECT format, topic, params, trace_context FROM jobs WHERE jobs.id = c.job_id
+    LIMIT 1  -- keeps the planner from flattening this into a join it might hash
+) AS j
 """
 
 
