@@ -6,49 +6,22 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from typing import Annotated
 
 import psycopg
 import typer
 from sleepy_factory.config import Settings, load_settings
 from sleepy_factory.db import connect, resolve_url
-from sleepy_factory.errors import DatabaseUnavailableError, ShutdownRequested, SleepyFactoryError
+from sleepy_factory.errors import ShutdownRequested, SleepyFactoryError
 from sleepy_factory.jobs import create_job, get_job, list_jobs, parse_job_id, retry_job
 from sleepy_factory.logs import configure_logging
-from sleepy_factory.migrate import check_schema, upgrade
-from sleepy_factory.pipeline import ALL_STAGES, Format, Status
-from sleepy_factory.queue import Connection
+from sleepy_factory.migrate import upgrade
+from sleepy_factory.pipeline import Format, Status
 from sleepy_factory.runtime import stop_on_signals
 from sleepy_factory.urls import masked
 
 from sf_cli import render
-
-app = typer.Typer(
-    name="sf",
-    help="Sleepy Factory: turn jobs into videos through audio -> visuals -> render.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-Stage = StrEnum("Stage", {s: s for s in ALL_STAGES})  # type: ignore[misc]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-@contextmanager
-def _database(*, check: bool = True) -> Iterator[Connection]:
-    settings = load_settings()
-    try:
-        conn = connect(resolve_url(settings))
-    except DatabaseUnavailableError as exc:
-        if settings.database_url:
-            raise
-        raise DatabaseUnavailableError(f"{exc} (is `sf dev` still running?)") from None
-    with conn:
-        if check:
-            check_schema(conn)
-        yield conn
+from sf_cli.app import JsonFlag, Stage, app, database
 
 
 @app.command("new-job")
@@ -67,7 +40,7 @@ def new_job(
     try:
         with (
             tracer_for("sf-cli").start_as_current_span("create job", kind=SpanKind.PRODUCER) as span,
-            _database() as conn,
+            database() as conn,
         ):
             job_id = create_job(
                 conn, fmt=format, topic=topic, length_seconds=length_seconds, trace_context=carrier_of(span)
@@ -85,7 +58,7 @@ def list_jobs_command(
     json: JsonFlag = False,
 ) -> None:
     """List the newest jobs with each stage's status."""
-    with _database() as conn:
+    with database() as conn:
         jobs = list_jobs(conn, limit=limit, status=status)
     if json:
         typer.echo(render.dumps([render.job_json(job) for job in jobs]))
@@ -101,7 +74,7 @@ def show_job(
 ) -> None:
     """Show one job: per stage its status, attempt, lease, last error and timings."""
     parsed = parse_job_id(job_id)
-    with _database() as conn:
+    with database() as conn:
         job = get_job(conn, parsed)
     typer.echo(render.dumps(render.job_detail_json(job)) if json else render.job_detail_text(job))
 
@@ -110,7 +83,7 @@ def show_job(
 def retry(job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")]) -> None:
     """Put a job's ERROR stages back to READY with a fresh attempt budget."""
     parsed = parse_job_id(job_id)
-    with _database() as conn:
+    with database() as conn:
         stages = retry_job(conn, parsed)
     typer.echo(f"requeued: {', '.join(stages)}" if stages else "nothing to retry: no stage is in ERROR")
 
@@ -124,7 +97,7 @@ def prune(
     from sleepy_factory.retention import parse_age, prune_finished
 
     age = parse_age(older_than)
-    with _database() as conn:
+    with database() as conn:
         count = prune_finished(conn, age, dry_run=dry_run)
     typer.echo(f"{'would delete' if dry_run else 'deleted'} {count} finished job(s) older than {older_than}")
 
@@ -144,7 +117,7 @@ def orchestrator() -> None:
     """Run one orchestrator pass: promote every stage whose turn has come."""
     from sf_orchestrator import promote_ready_stages
 
-    with _database() as conn:
+    with database() as conn:
         promoted = promote_ready_stages(conn)
     typer.echo(f"promoted {promoted} stage(s)")
 
@@ -277,6 +250,7 @@ def _stop_event() -> threading.Event:
 
 def run() -> None:
     """Entry point: every expected failure becomes one line on stderr and a non-zero exit."""
+    _register_command_modules()
     try:
         app(standalone_mode=False)
     except ShutdownRequested:
@@ -300,3 +274,8 @@ def run() -> None:
 def _fail(message: str, code: int) -> None:
     typer.echo(f"sf: error: {message}", err=True)
     sys.exit(code)
+
+
+def _register_command_modules() -> None:
+    """Import the modules whose commands register themselves on `app`."""
+    import sf_cli.operate  # noqa: F401

@@ -14,6 +14,7 @@ from sleepy_factory.config import Settings
 from sleepy_factory.db import resolve_url
 from sleepy_factory.errors import SleepyFactoryError
 from sleepy_factory.health import HealthBeacon
+from sleepy_factory.registry import Registration, process_id
 from sleepy_factory.runtime import open_role_pool
 from sleepy_factory.tracing import tracer_for
 from sleepy_factory.wakeup import ORCHESTRATE_CHANNEL, Listener
@@ -21,10 +22,11 @@ from sleepy_factory.wakeup import ORCHESTRATE_CHANNEL, Listener
 
 def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) -> None:
     role = _role("sf_orchestrator")
-    pool = open_role_pool(settings, name="orchestrator", size=2, stop=stop)
+    pool = open_role_pool(settings, name="orchestrator", size=3, stop=stop)
     wake = threading.Event()
     if settings.notify:
         Listener(resolve_url(settings), [ORCHESTRATE_CHANNEL], wake, stop).start()
+    registration = Registration(pool, id=process_id("orchestrator"), role="orchestrator").start()
     try:
         role.run_orchestrator(
             pool,
@@ -35,12 +37,14 @@ def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) ->
             wake=wake,
         )
     finally:
+        registration.stop()
         pool.close()
 
 
 def recovery_loop(settings: Settings, stop: threading.Event, poll: float) -> None:
     role = _role("sf_recovery")
-    pool = open_role_pool(settings, name="recovery", size=2, stop=stop)
+    pool = open_role_pool(settings, name="recovery", size=3, stop=stop)
+    registration = Registration(pool, id=process_id("recovery"), role="recovery").start()
     try:
         role.run_recovery(
             pool,
@@ -51,6 +55,7 @@ def recovery_loop(settings: Settings, stop: threading.Event, poll: float) -> Non
             health=HealthBeacon(settings.health_file),
         )
     finally:
+        registration.stop()
         pool.close()
 
 
@@ -65,8 +70,9 @@ def recovery_once(settings: Settings) -> int:
 
 def worker_loop(settings: Settings, stop: threading.Event, stage: str, concurrency: int) -> None:
     role = _role("sf_worker")
-    # Handler threads, the claim loop and the heartbeat may each hold a connection at once.
-    pool = open_role_pool(settings, name=f"worker-{stage}", size=concurrency + 2, stop=stop)
+    # Handler threads, the claim loop, the heartbeat, the completer and the registry may each hold one.
+    pool = open_role_pool(settings, name=f"worker-{stage}", size=concurrency + 4, stop=stop)
+    registration: Registration | None = None
     try:
         worker = role.Worker(
             pool,
@@ -77,8 +83,11 @@ def worker_loop(settings: Settings, stop: threading.Event, stage: str, concurren
             tracer=tracer_for(f"sf-worker-{stage}"),
             health=HealthBeacon(settings.health_file),
         )
+        registration = Registration(pool, id=worker.owner, role="worker", stage=stage).start()
         worker.run(stop)
     finally:
+        if registration is not None:
+            registration.stop()
         pool.close()
 
 

@@ -57,16 +57,31 @@ SELECT stage, status, attempt, failures, lease_owner, lease_expires_at, heartbea
 FROM job_stages WHERE job_id = %(id)s ORDER BY position
 """
 
-# Only ERROR stages move; their failure budget starts afresh. The attempt counter (fencing token)
-# keeps growing so a run from before the retry can never write.
+# ERROR stages go back to READY (their predecessors are DONE: they ran); CANCELLED stages go back
+# to NEW and the orchestrator promotes them when their turn comes. Failure budgets start afresh;
+# the attempt counter (fencing token) keeps growing so a run from before can never write.
 RETRY_JOB = """
 WITH retried AS (
     UPDATE job_stages
-    SET status = 'READY', failures = 0, run_after = now()
-    WHERE job_id = %(id)s AND status = 'ERROR'
-    RETURNING stage
+    SET status = CASE WHEN status = 'ERROR' THEN 'READY' ELSE 'NEW' END,
+        failures = 0, run_after = now()
+    WHERE job_id = %(id)s AND status IN ('ERROR', 'CANCELLED')
+      AND (%(stage)s::text IS NULL OR stage = %(stage)s)
+    RETURNING stage, status
 )
-SELECT stage, pg_notify('sf_ready_' || stage, '') FROM retried
+SELECT stage, CASE WHEN status = 'READY' THEN pg_notify('sf_ready_' || stage, '')
+                   ELSE pg_notify('sf_orchestrate', '') END
+FROM retried
+"""
+
+# Every stage not yet DONE stops for good. A RUNNING stage loses its lease here: its worker's next
+# heartbeat finds it gone and abandons the run, and its fenced completion would change nothing.
+CANCEL_JOB = """
+UPDATE job_stages
+SET status = 'CANCELLED', lease_owner = NULL, lease_expires_at = NULL, finished_at = now(),
+    last_error = coalesce(last_error, 'cancelled')
+WHERE job_id = %(id)s AND status IN ('NEW', 'READY', 'RUNNING', 'ERROR')
+RETURNING stage
 """
 
 
@@ -174,10 +189,18 @@ def get_job(conn: Connection, job_id: uuid.UUID) -> JobSummary:
     return JobSummary(**{**_fields(summary), "stage_details": details})
 
 
-def retry_job(conn: Connection, job_id: uuid.UUID) -> list[str]:
-    """Put the job's ERROR stages back to READY; return their names (empty if none had failed)."""
+def retry_job(conn: Connection, job_id: uuid.UUID, stage: str | None = None) -> list[str]:
+    """Give the job's ERROR (and CANCELLED) stages, or just `stage`, a fresh start; return their names."""
+    job = get_job(conn, job_id)
+    if stage is not None and stage not in job.stages:
+        raise InvalidInputError(f"job {job_id} has no stage {stage!r} (it has {', '.join(job.stages)})")
+    return [str(r[0]) for r in conn.execute(RETRY_JOB, {"id": job_id, "stage": stage}).fetchall()]
+
+
+def cancel_job(conn: Connection, job_id: uuid.UUID) -> list[str]:
+    """Cancel every unfinished stage of the job; return their names (empty if all were DONE)."""
     get_job(conn, job_id)
-    return [str(r[0]) for r in conn.execute(RETRY_JOB, {"id": job_id}).fetchall()]
+    return [str(r[0]) for r in conn.execute(CANCEL_JOB, {"id": job_id}).fetchall()]
 
 
 def _summary(row: tuple[Any, ...]) -> JobSummary:

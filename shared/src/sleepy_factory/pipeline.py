@@ -15,6 +15,7 @@ class Status(StrEnum):
     RUNNING = "RUNNING"
     DONE = "DONE"
     ERROR = "ERROR"
+    CANCELLED = "CANCELLED"  # `sf cancel`: never claimed again; a running attempt loses its lease
 
 
 class Format(StrEnum):

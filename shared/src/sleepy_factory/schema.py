@@ -102,3 +102,23 @@ class JobStage(Base):
     attempt_span: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Worker(Base):
+    """The registry: every running role process, heartbeating while it lives (`sf workers`).
+
+    Only an operator's view: leases stay the rule of truth for who owns a stage.
+    """
+
+    __tablename__ = "workers"
+    __table_args__ = (Index("ix_workers_heartbeat_at", "heartbeat_at"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)  # the lease owner id for workers
+    role: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str | None] = mapped_column(String(32))
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,11 +9,8 @@ statement every lease/3 and cancels runs whose lease is gone.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -24,6 +21,7 @@ from sleepy_factory.db import resolve_url
 from sleepy_factory.handlers import StageHandler
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.queue import ClaimedStage, Lease, claim, heartbeat, release
+from sleepy_factory.registry import process_id
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool, forward_stop
 from sleepy_factory.wakeup import Listener, ready_channel
 
@@ -33,8 +31,8 @@ log = logging.getLogger(__name__)
 
 
 def new_owner_id(stage: str) -> str:
-    """Unique per worker process: host, pid and a random suffix (pids repeat across hosts)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{stage}:{uuid.uuid4().hex[:8]}"
+    """The lease owner id of a worker process; also its id in the worker registry."""
+    return process_id(stage)
 
 
 class Worker:

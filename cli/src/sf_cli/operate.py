@@ -1,0 +1,3 @@
+"""Operators' commands: watching the factory and steering jobs."""
+
+from __future__ import annotations
