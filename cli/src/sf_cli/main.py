@@ -6,6 +6,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import psycopg
@@ -13,7 +14,15 @@ import typer
 from sleepy_factory.config import Settings, load_settings
 from sleepy_factory.db import connect, resolve_url
 from sleepy_factory.errors import ShutdownRequested, SleepyFactoryError
-from sleepy_factory.jobs import create_job, get_job, list_jobs, parse_job_id, retry_job
+from sleepy_factory.jobs import (
+    DEFAULT_TOPIC,
+    get_job,
+    list_jobs,
+    parse_job_id,
+    retry_job,
+    validate_length,
+    validate_topic,
+)
 from sleepy_factory.logs import configure_logging
 from sleepy_factory.migrate import upgrade
 from sleepy_factory.pipeline import Format, Status
@@ -27,28 +36,42 @@ from sf_cli.app import JsonFlag, Stage, app, database
 @app.command("new-job")
 def new_job(
     format: Annotated[Format, typer.Option("--format", help="Video format.")] = Format.SHORT,
-    topic: Annotated[str, typer.Option(help="What the video is about.")] = "tide pools",
+    topic: Annotated[str, typer.Option(help="What the video is about.")] = DEFAULT_TOPIC,
     length_seconds: Annotated[
         int | None, typer.Option(help="Target length; defaults depend on the format.")
     ] = None,
+    count: Annotated[int, typer.Option(min=1, max=100_000, help="Create this many identical jobs.")] = 1,
+    from_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-file",
+            help="Create one job per line of a .csv (format,topic,length_seconds) or .jsonl file.",
+        ),
+    ] = None,
     json: JsonFlag = False,
 ) -> None:
-    """Create a job; prints its id. Starts the job's trace when tracing is configured."""
-    from opentelemetry.trace import SpanKind
-    from sleepy_factory.tracing import JOB_ID, carrier_of, shutdown_tracing, tracer_for
+    """Create jobs; prints each id. Starts each job's trace when tracing is configured."""
+    from sleepy_factory.job_files import JobRequest, read_job_file
+    from sleepy_factory.tracing import shutdown_tracing
 
+    from sf_cli.creating import create_jobs
+
+    if from_file is not None:
+        requests = read_job_file(from_file)
+    else:
+        validate_topic(topic)
+        validate_length(format, length_seconds)
+        requests = [JobRequest(format=format, topic=topic, length_seconds=length_seconds)] * count
     try:
-        with (
-            tracer_for("sf-cli").start_as_current_span("create job", kind=SpanKind.PRODUCER) as span,
-            database() as conn,
-        ):
-            job_id = create_job(
-                conn, fmt=format, topic=topic, length_seconds=length_seconds, trace_context=carrier_of(span)
-            )
-            span.set_attribute(JOB_ID, str(job_id))
+        with database() as conn:
+            ids = create_jobs(conn, requests, progress=len(requests) > 1 and not json)
     finally:
         shutdown_tracing()
-    typer.echo(render.dumps({"id": str(job_id)}) if json else str(job_id))
+    if json:
+        typer.echo(render.dumps({"id": str(ids[0])} if len(ids) == 1 else {"ids": [str(i) for i in ids]}))
+    else:
+        for job_id in ids:
+            typer.echo(str(job_id))
 
 
 @app.command("list-jobs")
@@ -80,12 +103,32 @@ def show_job(
 
 
 @app.command()
-def retry(job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")]) -> None:
-    """Put a job's ERROR stages back to READY with a fresh attempt budget."""
+def retry(
+    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")],
+    stage: Annotated[Stage | None, typer.Option(help="Only this stage.")] = None,
+) -> None:
+    """Give a job's ERROR and CANCELLED stages (or one --stage) a fresh start and failure budget."""
     parsed = parse_job_id(job_id)
     with database() as conn:
-        stages = retry_job(conn, parsed)
-    typer.echo(f"requeued: {', '.join(stages)}" if stages else "nothing to retry: no stage is in ERROR")
+        stages = retry_job(conn, parsed, None if stage is None else str(stage.value))
+    typer.echo(
+        f"requeued: {', '.join(stages)}" if stages else "nothing to retry: no stage is in ERROR or CANCELLED"
+    )
+
+
+@app.command()
+def cancel(job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")]) -> None:
+    """Cancel a job: unfinished stages become CANCELLED and are never claimed again.
+
+    A stage running right now loses its lease: its worker abandons the run at its next heartbeat.
+    `sf retry ID` brings a cancelled job back.
+    """
+    from sleepy_factory.jobs import cancel_job
+
+    parsed = parse_job_id(job_id)
+    with database() as conn:
+        stages = cancel_job(conn, parsed)
+    typer.echo(f"cancelled: {', '.join(stages)}" if stages else "nothing to cancel: every stage is DONE")
 
 
 @app.command()

@@ -67,21 +67,24 @@ WITH retried AS (
         failures = 0, run_after = now()
     WHERE job_id = %(id)s AND status IN ('ERROR', 'CANCELLED')
       AND (%(stage)s::text IS NULL OR stage = %(stage)s)
-    RETURNING stage, status
+    RETURNING stage, status, position
 )
 SELECT stage, CASE WHEN status = 'READY' THEN pg_notify('sf_ready_' || stage, '')
                    ELSE pg_notify('sf_orchestrate', '') END
-FROM retried
+FROM retried ORDER BY position
 """
 
 # Every stage not yet DONE stops for good. A RUNNING stage loses its lease here: its worker's next
 # heartbeat finds it gone and abandons the run, and its fenced completion would change nothing.
 CANCEL_JOB = """
-UPDATE job_stages
-SET status = 'CANCELLED', lease_owner = NULL, lease_expires_at = NULL, finished_at = now(),
-    last_error = coalesce(last_error, 'cancelled')
-WHERE job_id = %(id)s AND status IN ('NEW', 'READY', 'RUNNING', 'ERROR')
-RETURNING stage
+WITH cancelled AS (
+    UPDATE job_stages
+    SET status = 'CANCELLED', lease_owner = NULL, lease_expires_at = NULL, finished_at = now(),
+        last_error = coalesce(last_error, 'cancelled')
+    WHERE job_id = %(id)s AND status IN ('NEW', 'READY', 'RUNNING', 'ERROR')
+    RETURNING stage, position
+)
+SELECT stage FROM cancelled ORDER BY position
 """
 
 
