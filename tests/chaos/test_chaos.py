@@ -26,11 +26,10 @@ from sleepy_factory.pipeline import ALL_STAGES
 from tests.support.children import Child, Children
 from tests.support.own_server import OwnServer
 
-pytestmark = pytest.mark.e2e
-
 JOBS = int(os.environ.get("SF_CHAOS_JOBS", "200"))
 KILL_EVERY = float(os.environ.get("SF_CHAOS_KILL_EVERY", "2.0"))
 RESTARTS = int(os.environ.get("SF_CHAOS_RESTARTS", "2"))
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240 + JOBS)]
 WORKERS_PER_STAGE = 2
 OUTAGE_SECONDS = 1.5
 COMPLETED = re.compile(r"completed: job_id=(\S+) stage=(\S+) attempt=(\d+)")

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     sim_fail_topic: str | None = None
     fast_handoff: bool = True
     notify: bool = True
+    # Where stage outputs are stored; default <data dir>/artifacts.
+    artifact_dir: Path | None = None
+    # Stage handlers: "media" makes real videos, "sim" the simulated stand-ins (tests, benchmarks).
+    handlers: Literal["media", "sim"] = "media"
     health_file: Path = Path(tempfile.gettempdir()) / "sf-health"
     health_max_age: float = Field(default=60.0, gt=0, le=86_400)
     log_format: Literal["auto", "text", "json"] = "auto"
@@ -67,3 +71,7 @@ def _describe(exc: ValidationError) -> str:
     given = first.get("input")
     shown = "" if variable == "DATABASE_URL" or given is None else f" (got {given!r})"
     return f"invalid setting {variable}{shown}: {first['msg']}"
+
+
+def artifact_root(settings: Settings) -> Path:
+    return settings.artifact_dir or settings.data_dir / "artifacts"

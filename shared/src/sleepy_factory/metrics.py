@@ -1,4 +1,4 @@
-"""OpenTelemetry metrics: how long stages take, how often they fail or lose their lease, how deep the queue is.
+"""OpenTelemetry metrics: stage durations, failures, lost leases, recoveries and queue depth.
 
 Exported with the same OTLP settings as traces (OTEL_EXPORTER_OTLP_ENDPOINT / _PROTOCOL, or their
 METRICS_ variants); OTEL_METRIC_EXPORT_INTERVAL sets how often (60 s by default). With no endpoint
@@ -7,20 +7,18 @@ set, every meter is the API's no-op meter and recording a measurement costs a me
 
 from __future__ import annotations
 
-import logging
 import os
+import socket
 from collections.abc import Callable, Iterable, Mapping
 
 from opentelemetry.metrics import CallbackOptions, Meter, NoOpMeter, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
 
 from sleepy_factory.errors import ConfigError
 from sleepy_factory.pipeline import ALL_STAGES, Status
 from sleepy_factory.tracing import STAGE
-
-log = logging.getLogger(__name__)
 
 _providers: dict[str, MeterProvider] = {}
 
@@ -34,7 +32,9 @@ CANCELLED = "cancelled"  # handed back as READY: shutdown, or the handler gave u
 LOST = "lost"  # the lease was gone: nothing was written for this run
 
 # The statuses sf.queue.depth reports, each stage always with all of them (0 when empty).
-QUEUE_STATUSES: tuple[str, ...] = tuple(s.value for s in (Status.NEW, Status.READY, Status.RUNNING, Status.ERROR))
+QUEUE_STATUSES: tuple[str, ...] = tuple(
+    s.value for s in (Status.NEW, Status.READY, Status.RUNNING, Status.ERROR)
+)
 
 # Seconds, from a simulated 20 ms stage to an hour-long render.
 _DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -57,6 +57,8 @@ def meter_for(service: str) -> Meter:
     """The meter of one role (`sf-worker-render`, ...); OTEL_SERVICE_NAME overrides the name.
 
     One provider per service name, as for tracing, so `sf dev` reports each role under its own name.
+    Unlike spans, cumulative metrics of two processes under one name would overwrite each other
+    downstream (three render workers in Prometheus), so each process also names its instance.
     """
     if not metrics_enabled():
         return NoOpMeter("sleepy_factory")
@@ -64,7 +66,9 @@ def meter_for(service: str) -> Meter:
     provider = _providers.get(name)
     if provider is None:
         provider = MeterProvider(
-            resource=Resource.create({SERVICE_NAME: name}),
+            resource=Resource.create(
+                {SERVICE_NAME: name, SERVICE_INSTANCE_ID: f"{socket.gethostname()}:{os.getpid()}"}
+            ),
             metric_readers=[PeriodicExportingMetricReader(_exporter())],
         )
         _providers[name] = provider
