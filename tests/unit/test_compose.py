@@ -24,12 +24,13 @@ from sleepy_factory.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "compose.yaml"
 DEV = ROOT / "compose.dev.yaml"
+COLLECTOR_CONFIG = ROOT / "deploy" / "otel-collector.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
 
 STAGES = ("audio", "visuals", "render")
 WORKERS = tuple(f"worker-{stage}" for stage in STAGES)
 LOOPS = ("orchestrator", "recovery", *WORKERS)
-SF_PROCESSES = (*LOOPS, "cli")  # everything that runs `sf` and may export traces
+SF_PROCESSES = (*LOOPS, "cli")  # everything that runs `sf` and may export traces and metrics
 TEST_PASSWORD = "only-in-this-test-3f9a"
 
 Config = dict[str, Any]
@@ -196,24 +197,61 @@ def test_the_cli_is_an_on_demand_sf_entrypoint_on_the_orchestrator_image(base: C
     assert "restart" not in cli
 
 
-def test_the_dev_overlay_adds_jaeger_v2_with_its_ui_and_otlp_ports(dev: Config) -> None:
+def test_the_dev_overlay_adds_jaeger_v2_publishing_only_its_ui(dev: Config) -> None:
     jaeger = dev["services"]["jaeger"]
 
     assert re.fullmatch(r"jaegertracing/jaeger:2\.\d+\.\d+", jaeger["image"])
-    assert {int(p["target"]) for p in jaeger["ports"]} == {16686, 4317, 4318}
+    assert [(p["host_ip"], int(p["target"])) for p in jaeger["ports"]] == [("127.0.0.1", 16686)]
     assert "COLLECTOR_OTLP_ENABLED" not in jaeger.get("environment", {})  # a v1 setting
 
 
+def test_the_dev_overlay_adds_a_pinned_collector_with_its_config_bind_mounted(dev: Config) -> None:
+    collector = dev["services"]["otel-collector"]
+
+    assert re.fullmatch(r"otel/opentelemetry-collector-contrib:\d+\.\d+\.\d+", collector["image"])
+    [mount] = collector["volumes"]
+    assert (mount["type"], Path(mount["source"]), mount["read_only"]) == ("bind", COLLECTOR_CONFIG, True)
+    assert f"--config={mount['target']}" in collector["command"]
+    assert COLLECTOR_CONFIG.is_file()
+    assert set(collector["depends_on"]) == {"jaeger"}
+
+
+def test_the_collector_publishes_otlp_and_prometheus_on_localhost_only(dev: Config) -> None:
+    ports = dev["services"]["otel-collector"]["ports"]
+
+    assert {(p["host_ip"], int(p["target"])) for p in ports} == {
+        ("127.0.0.1", 4317),
+        ("127.0.0.1", 4318),
+        ("127.0.0.1", 8889),
+    }
+    assert {str(p["published"]) for p in ports} == {"4317", "4318", "8889"}
+
+
+def test_the_collector_config_sends_traces_to_jaeger_and_serves_metrics_on_8889() -> None:
+    config = COLLECTOR_CONFIG.read_text()
+
+    # No YAML parser in the dev tools; the collector's own `validate` needs its image.
+    assert re.search(r"^\s+endpoint: 0\.0\.0\.0:4317$", config, re.MULTILINE)
+    assert re.search(r"^\s+endpoint: 0\.0\.0\.0:4318$", config, re.MULTILINE)
+    assert re.search(r"^\s+endpoint: jaeger:4317$", config, re.MULTILINE)
+    assert re.search(r"^  prometheus:\n    endpoint: 0\.0\.0\.0:8889$", config, re.MULTILINE)
+    assert re.search(r"traces:\n\s+receivers: \[otlp\]\n\s+exporters: \[otlp_grpc/jaeger\]", config)
+    assert re.search(r"metrics:\n\s+receivers: \[otlp\]\n\s+exporters: \[prometheus\]", config)
+
+
 @pytest.mark.parametrize("service", SF_PROCESSES)
-def test_the_dev_overlay_exports_every_sf_process_to_jaeger_over_otlp_http(dev: Config, service: str) -> None:
+def test_the_dev_overlay_exports_every_sf_process_to_the_collector_over_otlp_http(
+    dev: Config, service: str
+) -> None:
     role = dev["services"][service]
     environment = role["environment"]
 
-    assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
+    assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
     assert environment["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    assert int(environment["OTEL_METRIC_EXPORT_INTERVAL"]) <= 15_000
     assert environment["SF_LOG_FORMAT"] == "text"
     assert "OTEL_SERVICE_NAME" not in environment  # would collapse sf-worker-render etc. into one name
-    assert set(role["depends_on"]) == {"postgres", "migrate", "jaeger"}
+    assert set(role["depends_on"]) == {"postgres", "migrate", "otel-collector"}
 
 
 def test_the_dev_overlay_publishes_postgres_on_localhost_and_keeps_workers_scalable(dev: Config) -> None:

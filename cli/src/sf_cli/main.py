@@ -96,10 +96,19 @@ def show_job(
     json: JsonFlag = False,
 ) -> None:
     """Show one job: per stage its status, attempt, lease, last error and timings."""
+    from sleepy_factory.artifacts import list_artifacts
+
     parsed = parse_job_id(job_id)
     with database() as conn:
         job = get_job(conn, parsed)
-    typer.echo(render.dumps(render.job_detail_json(job)) if json else render.job_detail_text(job))
+        artifacts = list_artifacts(conn, parsed)
+    if json:
+        typer.echo(
+            render.dumps({**render.job_detail_json(job), "artifacts": render.artifacts_json(artifacts)})
+        )
+    else:
+        typer.echo(render.job_detail_text(job))
+        typer.echo(render.artifacts_text(artifacts))
 
 
 @app.command()
@@ -274,7 +283,8 @@ def health(
 
 @contextmanager
 def _role_settings() -> Iterator[Settings]:
-    """Settings and logging for a long-running role; flushes its spans however it ends."""
+    """Settings and logging for a long-running role; flushes its spans and metrics however it ends."""
+    from sleepy_factory.metrics import shutdown_metrics
     from sleepy_factory.tracing import shutdown_tracing
 
     settings = load_settings()
@@ -283,6 +293,7 @@ def _role_settings() -> Iterator[Settings]:
         yield settings
     finally:
         shutdown_tracing()
+        shutdown_metrics()
 
 
 def _stop_event() -> threading.Event:
@@ -321,4 +332,5 @@ def _fail(message: str, code: int) -> None:
 
 def _register_command_modules() -> None:
     """Import the modules whose commands register themselves on `app`."""
+    import sf_cli.artifacts_cmd
     import sf_cli.operate  # noqa: F401

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from sleepy_factory.artifacts import ArtifactRow
 from sleepy_factory.jobs import JobSummary, StageDetail
 
 TOPIC_WIDTH = 40
@@ -92,3 +93,28 @@ def bench_text(result: dict[str, Any]) -> str:
     """`sf bench` as an aligned two-column table."""
     width = max(len(key) for key in result)
     return "\n".join(f"{key:<{width}}  {'-' if value is None else value}" for key, value in result.items())
+
+
+def artifacts_json(artifacts: list[ArtifactRow]) -> list[dict[str, Any]]:
+    return [
+        {
+            "stage": a.stage,
+            "kind": a.kind,
+            "attempt": a.attempt,
+            "uri": a.uri,
+            "bytes": a.bytes,
+            "sha256": a.sha256,
+            "media": a.media,
+            "created_at": a.created_at.isoformat(),
+        }
+        for a in artifacts
+    ]
+
+
+def artifacts_text(artifacts: list[ArtifactRow]) -> str:
+    if not artifacts:
+        return "\nartifacts: none yet"
+    lines = ["", f"{'stage':<8} {'kind':<12} {'bytes':>12}  {'sha256':<16}  uri"]
+    for a in artifacts:
+        lines.append(f"{a.stage:<8} {a.kind:<12} {a.bytes:>12}  {a.sha256[:16]}  {safe_text(a.uri, 120)}")
+    return "\n".join(lines)

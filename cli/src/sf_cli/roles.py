@@ -14,6 +14,7 @@ from sleepy_factory.config import Settings
 from sleepy_factory.db import resolve_url
 from sleepy_factory.errors import SleepyFactoryError
 from sleepy_factory.health import HealthBeacon
+from sleepy_factory.metrics import FactoryMetrics, meter_for
 from sleepy_factory.registry import Registration, process_id
 from sleepy_factory.runtime import open_role_pool
 from sleepy_factory.tracing import tracer_for
@@ -35,6 +36,7 @@ def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) ->
             tracer=tracer_for("sf-orchestrator"),
             health=HealthBeacon(settings.health_file),
             wake=wake,
+            metrics=FactoryMetrics(meter_for("sf-orchestrator")),
         )
     finally:
         registration.stop()
@@ -53,6 +55,7 @@ def recovery_loop(settings: Settings, stop: threading.Event, poll: float) -> Non
             poll,
             tracer=tracer_for("sf-recovery"),
             health=HealthBeacon(settings.health_file),
+            metrics=FactoryMetrics(meter_for("sf-recovery")),
         )
     finally:
         registration.stop()
@@ -63,7 +66,11 @@ def recovery_once(settings: Settings) -> int:
     role = _role("sf_recovery")
     pool = open_role_pool(settings, name="recovery", size=1)
     try:
-        return int(role.recover_once(pool, settings, tracer_for("sf-recovery")))
+        return int(
+            role.recover_once(
+                pool, settings, tracer_for("sf-recovery"), metrics=FactoryMetrics(meter_for("sf-recovery"))
+            )
+        )
     finally:
         pool.close()
 
@@ -82,6 +89,7 @@ def worker_loop(settings: Settings, stop: threading.Event, stage: str, concurren
             concurrency=concurrency,
             tracer=tracer_for(f"sf-worker-{stage}"),
             health=HealthBeacon(settings.health_file),
+            metrics=FactoryMetrics(meter_for(f"sf-worker-{stage}")),
         )
         registration = Registration(pool, id=worker.owner, role="worker", stage=stage).start()
         worker.run(stop)

@@ -22,6 +22,8 @@ from sleepy_factory.tracing import STAGE
 
 _providers: dict[str, MeterProvider] = {}
 
+SHUTDOWN_TIMEOUT_MILLIS = 5_000
+
 STATUS = "sf.status"
 OUTCOME = "outcome"
 
@@ -76,9 +78,13 @@ def meter_for(service: str) -> Meter:
 
 
 def shutdown_metrics() -> None:
-    """Export what was recorded since the last interval and stop every provider; called when a role exits."""
+    """Export what was recorded since the last interval and stop every provider; called when a role exits.
+
+    Bounded: a role must not overrun its container's stop grace period retrying an unreachable
+    collector (the SDK would wait up to 30 s).
+    """
     for provider in _providers.values():
-        provider.shutdown()
+        provider.shutdown(timeout_millis=SHUTDOWN_TIMEOUT_MILLIS)
     _providers.clear()
 
 

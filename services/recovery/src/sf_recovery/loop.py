@@ -9,6 +9,7 @@ from opentelemetry.trace import SpanKind, Tracer
 from sleepy_factory.config import Settings
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.logs import stage_fields
+from sleepy_factory.metrics import FactoryMetrics
 from sleepy_factory.queue import RequeuedStage, requeue_expired_batch
 from sleepy_factory.runtime import Pool, run_loop
 from sleepy_factory.tracing import ATTEMPT, JOB_ID, STAGE, context_from, links_from
@@ -16,14 +17,23 @@ from sleepy_factory.tracing import ATTEMPT, JOB_ID, STAGE, context_from, links_f
 log = logging.getLogger(__name__)
 
 
-def recover_once(pool: Pool, settings: Settings, tracer: Tracer, batch: int = 500) -> int:
+def recover_once(
+    pool: Pool,
+    settings: Settings,
+    tracer: Tracer,
+    batch: int = 500,
+    *,
+    metrics: FactoryMetrics | None = None,
+) -> int:
     """Requeue every expired stage, batch by batch; return how many were requeued."""
+    metrics = metrics or FactoryMetrics()
     total = 0
     while True:
         with pool.connection() as conn:
             requeued = requeue_expired_batch(conn, max_attempts=settings.max_attempts, batch=batch)
         for item in requeued:
             _report(item, tracer)
+            metrics.stage_recovered(item.stage, item.status)
         total += len(requeued)
         if len(requeued) < batch:
             return total
@@ -56,10 +66,12 @@ def run_recovery(
     *,
     tracer: Tracer,
     health: HealthBeacon | None = None,
+    metrics: FactoryMetrics | None = None,
 ) -> None:
     """Requeue expired stages every `poll` seconds until `stop` is set."""
+    metrics = metrics or FactoryMetrics()
     run_loop(
-        lambda: recover_once(pool, settings, tracer),
+        lambda: recover_once(pool, settings, tracer, metrics=metrics),
         what="recovery",
         interval=poll,
         stop=stop,

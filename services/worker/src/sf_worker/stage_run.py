@@ -15,6 +15,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from sleepy_factory.config import Settings
 from sleepy_factory.handlers import StageCancelledError, StageContext, StageHandler
 from sleepy_factory.logs import stage_fields
+from sleepy_factory.metrics import CANCELLED, COMPLETED, FAILED, LOST, FactoryMetrics
 from sleepy_factory.queue import ClaimedStage, Connection, Lease, fail, record_attempt_span, release
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool
 from sleepy_factory.tracing import ATTEMPT, JOB_ID, STAGE, carrier_of, context_from, links_from
@@ -28,6 +29,10 @@ T = TypeVar("T")
 @dataclass
 class StageRun:
     claimed: ClaimedStage
+    # time.monotonic() when the claim returned, when the handler started and when it returned.
+    claimed_at: float = field(default_factory=time.monotonic)
+    started_at: float | None = None
+    ended_at: float | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     lost: bool = False  # the heartbeat found the lease gone: never write for this run
     abandoned: bool = False  # shutdown released it already: never write for this run
@@ -37,6 +42,11 @@ class StageRun:
     @property
     def lease(self) -> Lease:
         return self.claimed.lease
+
+    def handler_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.ended_at or time.monotonic()) - self.started_at
 
 
 class StageRunner:
@@ -56,11 +66,13 @@ class StageRunner:
         stage: str,
         owner: str,
         on_settled: Callable[[StageRun], None],
+        metrics: FactoryMetrics | None = None,
     ) -> None:
         self._pool = pool
         self._settings = settings
         self._handler = handler
         self._tracer = tracer
+        self.metrics = metrics or FactoryMetrics()
         self._on_settled = on_settled
         self.completer: Completer[StageRun] = Completer(
             self.write, self._completed, stage=stage, owner=owner, handoff=settings.fast_handoff
@@ -99,7 +111,7 @@ class StageRunner:
             log.info("started: %s", _ids(lease), extra=run.log_fields)
             ctx = StageContext(stage=lease.stage, attempt=lease.attempt, cancelled=run.cancelled)
             try:
-                outputs = self._handler.handle(job, lease.stage, ctx)
+                outputs = self._call_handler(run, ctx)
             except StageCancelledError:
                 self._finish_cancelled(run)
             except Exception as exc:  # a handler bug fails this run, never the worker
@@ -116,13 +128,23 @@ class StageRunner:
                     return True
         return False
 
+    def _call_handler(self, run: StageRun, ctx: StageContext) -> dict[str, Any]:
+        run.started_at = time.monotonic()
+        self.metrics.stage_started(run.lease.stage, run.started_at - run.claimed_at)
+        try:
+            return self._handler.handle(run.claimed.job, run.lease.stage, ctx)
+        finally:
+            run.ended_at = time.monotonic()
+
     def _completed(self, run: StageRun, completed: bool) -> None:
         if completed:
             log.info("completed: %s", _ids(run.lease), extra=run.log_fields)
+            self._finished(run, COMPLETED)
         else:
             log.warning(
                 "lease lost before completion, result discarded: %s", _ids(run.lease), extra=run.log_fields
             )
+            self._refused(run)
         self._on_settled(run)
 
     def _finish_failed(self, run: StageRun, error: str) -> None:
@@ -144,8 +166,11 @@ class StageRunner:
             log.warning(
                 "lease lost before recording failure: %s: %s", _ids(lease), error, extra=_fields(lease)
             )
+            self._refused(run)
         else:
             log.warning("failed -> %s: %s: %s", status, _ids(lease), error, extra=run.log_fields)
+            self.metrics.stage_failed(lease.stage, status.value)
+            self._finished(run, FAILED)
 
     def _finish_cancelled(self, run: StageRun) -> None:
         lease = run.lease
@@ -155,11 +180,30 @@ class StageRunner:
         log.warning(
             "cancelled, %s: %s", "released" if released else "lease lost", _ids(lease), extra=_fields(lease)
         )
+        if released:
+            self._finished(run, CANCELLED)
+        else:
+            self._refused(run)
 
     def _discarded(self, run: StageRun) -> bool:
+        """True when this run must write nothing (its lease is gone, or shutdown released it); records
+        how it ended."""
         if run.lost:
             log.warning("lease lost, result discarded: %s", _ids(run.lease), extra=run.log_fields)
+            self._finished(run, LOST)
+        elif run.abandoned:
+            self._finished(run, CANCELLED)
         return run.lost or run.abandoned
+
+    def _refused(self, run: StageRun) -> None:
+        """A fenced write found the lease gone before the heartbeat did."""
+        self.metrics.lease_lost(run.lease.stage)
+        self._finished(run, LOST)
+
+    def _finished(self, run: StageRun, outcome: str) -> None:
+        seconds = run.handler_seconds()
+        if seconds is not None:
+            self.metrics.stage_finished(run.lease.stage, outcome, seconds)
 
     def write(self, lease: Lease, statement: Callable[[Connection], T]) -> T | None:
         """Run a fenced write, retrying through a database outage for at most one lease period.

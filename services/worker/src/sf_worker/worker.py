@@ -20,6 +20,7 @@ from sleepy_factory.config import Settings
 from sleepy_factory.db import resolve_url
 from sleepy_factory.handlers import StageHandler
 from sleepy_factory.health import HealthBeacon
+from sleepy_factory.metrics import FactoryMetrics
 from sleepy_factory.queue import ClaimedStage, Lease, claim, heartbeat, release
 from sleepy_factory.registry import process_id
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool, forward_stop
@@ -47,11 +48,13 @@ class Worker:
         owner: str | None = None,
         tracer: Tracer | None = None,
         health: HealthBeacon | None = None,
+        metrics: FactoryMetrics | None = None,
     ) -> None:
         self.stage = stage
         self.owner = owner or new_owner_id(stage)
         self._pool = pool
         self._settings = settings
+        self._metrics = metrics or FactoryMetrics()
         self._runner = StageRunner(
             pool,
             settings,
@@ -60,6 +63,7 @@ class Worker:
             stage=stage,
             owner=self.owner,
             on_settled=self._settled,
+            metrics=self._metrics,
         )
         self._concurrency = concurrency
         self._min_claim = max(1, concurrency // 4)
@@ -109,8 +113,9 @@ class Worker:
                     continue
                 outage.succeeded()
                 self._beat()
+            claimed_at = time.monotonic()
             for item in claimed:
-                self._start(executor, item)
+                self._start(executor, item, claimed_at)
             if claimed and len(claimed) == free:
                 continue  # a full batch: more may be waiting, claim again as slots free up
             self._wake.wait(poll)
@@ -125,8 +130,8 @@ class Worker:
                 lease_seconds=self._settings.lease_seconds,
             )
 
-    def _start(self, executor: ThreadPoolExecutor, item: ClaimedStage) -> None:
-        run = StageRun(item)
+    def _start(self, executor: ThreadPoolExecutor, item: ClaimedStage, claimed_at: float) -> None:
+        run = StageRun(item, claimed_at=claimed_at)
         with self._lock:
             self._runs[item.lease] = run
         executor.submit(self._runner.execute, run)
@@ -152,6 +157,8 @@ class Worker:
             run.abandoned = True
             run.cancelled.set()
             released = self._runner.write(run.lease, partial(release, lease=run.lease))
+            if not released and not run.lost:  # a loss the heartbeat found was counted then
+                self._metrics.lease_lost(run.lease.stage)
             log.warning(
                 "released at shutdown: job_id=%s stage=%s attempt=%d (%s)",
                 run.lease.job_id,
@@ -188,6 +195,7 @@ class Worker:
         for run in runs:
             run.lost = True
             run.cancelled.set()
+            self._metrics.lease_lost(run.lease.stage)
             log.warning(
                 "lease lost: job_id=%s stage=%s attempt=%d; abandoning the run",
                 run.lease.job_id,

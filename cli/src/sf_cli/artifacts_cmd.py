@@ -1,0 +1,73 @@
+"""Artifact commands: export a finished video, verify checksums, collect garbage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sleepy_factory.artifacts import LocalStore
+from sleepy_factory.artifacts.maintenance import collect_garbage, export_job, verify_job
+from sleepy_factory.config import artifact_root, load_settings
+from sleepy_factory.errors import SleepyFactoryError
+from sleepy_factory.jobs import get_job, parse_job_id
+from sleepy_factory.retention import parse_age
+
+from sf_cli import render
+from sf_cli.app import JsonFlag, app, database
+
+
+class VerificationError(SleepyFactoryError):
+    exit_code = 1
+
+
+def _store() -> LocalStore:
+    return LocalStore(artifact_root(load_settings()))
+
+
+@app.command()
+def export(
+    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")],
+    to: Annotated[Path, typer.Option("--to", help="Directory to copy into (created if missing).")],
+) -> None:
+    """Copy a job's final video, captions and script into a directory."""
+    parsed = parse_job_id(job_id)
+    with database() as conn:
+        get_job(conn, parsed)
+        copied = export_job(conn, _store(), parsed, to)
+    for path in copied:
+        typer.echo(str(path))
+
+
+@app.command()
+def verify(
+    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")], json: JsonFlag = False
+) -> None:
+    """Re-hash a job's files against the sizes and SHA-256 sums recorded in the database."""
+    parsed = parse_job_id(job_id)
+    with database() as conn:
+        get_job(conn, parsed)
+        artifacts, problems = verify_job(conn, _store(), parsed)
+    if json:
+        typer.echo(render.dumps({"checked": len(artifacts), "problems": [p.problem for p in problems]}))
+    if problems:
+        raise VerificationError(
+            f"{len(problems)} of {len(artifacts)} artifact(s) failed: {problems[0].problem}"
+        )
+    if not json:
+        typer.echo(f"verified {len(artifacts)} artifact(s)")
+
+
+@app.command()
+def gc(
+    older_than: Annotated[str, typer.Option(help="Only files older than this (e.g. 10m, 1h).")] = "10m",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,
+) -> None:
+    """Remove files of failed, stale or dead attempts and of pruned jobs (never running work)."""
+    age = parse_age(older_than)
+    with database() as conn:
+        report = collect_garbage(conn, _store(), older_than=age, dry_run=dry_run)
+    for path in report.removed:
+        typer.echo(str(path))
+    verb = "would remove" if dry_run else "removed"
+    typer.echo(f"{verb} {len(report.removed)} director(ies), {report.bytes_freed} bytes")
