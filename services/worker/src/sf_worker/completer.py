@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import psycopg
+from sleepy_factory.artifacts import StoredArtifact
 from sleepy_factory.queue import Connection, Finished, Lease, complete_many
 
 Run = TypeVar("Run")
@@ -51,8 +52,10 @@ class Completer(Generic[Run]):
         self._queue.put(None)
         self._thread.join()
 
-    def submit(self, lease: Lease, outputs: dict[str, Any], run: Run) -> None:
-        self._queue.put((Finished(lease, outputs), run))
+    def submit(
+        self, lease: Lease, outputs: dict[str, Any], run: Run, *, artifacts: tuple[StoredArtifact, ...] = ()
+    ) -> None:
+        self._queue.put((Finished(lease, outputs, artifacts), run))
 
     def _run(self) -> None:
         stopping = False

@@ -9,10 +9,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
-from sleepy_factory.config import Settings
+from sleepy_factory.artifacts import LocalStore, list_artifacts
+from sleepy_factory.artifacts.store import WORK_DIR
+from sleepy_factory.config import Settings, artifact_root
 from sleepy_factory.handlers import StageCancelledError, StageContext, StageHandler
 from sleepy_factory.logs import stage_fields
 from sleepy_factory.metrics import CANCELLED, COMPLETED, FAILED, LOST, FactoryMetrics
@@ -74,6 +77,7 @@ class StageRunner:
         self._tracer = tracer
         self.metrics = metrics or FactoryMetrics()
         self._on_settled = on_settled
+        self._store = LocalStore(artifact_root(settings))
         self.completer: Completer[StageRun] = Completer(
             self.write, self._completed, stage=stage, owner=owner, handoff=settings.fast_handoff
         )
@@ -109,7 +113,7 @@ class StageRunner:
             if span_carrier:  # only while tracing: lets a later attempt link to this one
                 self.write(lease, lambda conn: record_attempt_span(conn, lease, span_carrier))
             log.info("started: %s", _ids(lease), extra=run.log_fields)
-            ctx = StageContext(stage=lease.stage, attempt=lease.attempt, cancelled=run.cancelled)
+            ctx = self._context(run)
             try:
                 outputs = self._call_handler(run, ctx)
             except StageCancelledError:
@@ -124,9 +128,27 @@ class StageRunner:
                     self._finish_failed(run, f"handler returned outputs that cannot be stored: {problem}")
                 elif not self._discarded(run):
                     run.completing = True
-                    self.completer.submit(lease, outputs, run)
+                    self.completer.submit(lease, outputs, run, artifacts=tuple(ctx.published))
                     return True
         return False
+
+    def _context(self, run: StageRun) -> StageContext:
+        """The handler's view: cancellation, a scratch directory, publishing and earlier files."""
+        lease, store = run.lease, self._store
+        return StageContext(
+            stage=lease.stage,
+            attempt=lease.attempt,
+            cancelled=run.cancelled,
+            make_workdir=lambda: store.workdir(lease.job_id, lease.stage, lease.attempt),
+            publisher=lambda kind, path, media: store.put(
+                lease.job_id, lease.stage, lease.attempt, kind=kind, source=path, media=media
+            ),
+            load_inputs=lambda: self._inputs(lease),
+        )
+
+    def _inputs(self, lease: Lease) -> dict[str, Path]:
+        with self._pool.connection() as conn:
+            return {a.kind: self._store.path(a.uri) for a in list_artifacts(conn, lease.job_id)}
 
     def _call_handler(self, run: StageRun, ctx: StageContext) -> dict[str, Any]:
         run.started_at = time.monotonic()
@@ -139,6 +161,10 @@ class StageRunner:
     def _completed(self, run: StageRun, completed: bool) -> None:
         if completed:
             log.info("completed: %s", _ids(run.lease), extra=run.log_fields)
+            # The scratch directory of a completed attempt is no longer needed.
+            self._store.remove(
+                self._store.attempt_dir(run.lease.job_id, run.lease.stage, run.lease.attempt) / WORK_DIR
+            )
             self._finished(run, COMPLETED)
         else:
             log.warning(

@@ -9,6 +9,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from sleepy_factory.artifacts.catalog import register_artifacts
+from sleepy_factory.artifacts.store import StoredArtifact
 from sleepy_factory.queue.records import Connection, Lease
 
 # Marks DONE only the runs still held by this owner under the same attempt (the fence), then —
@@ -46,31 +48,44 @@ SELECT done.job_id, (SELECT count(*) FROM woken) FROM done
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """A run whose handler returned, with the outputs to store."""
+    """A run whose handler returned, with the outputs and files to register."""
 
     lease: Lease
     outputs: dict[str, Any]
+    artifacts: tuple[StoredArtifact, ...] = ()
 
 
 def complete_many(
     conn: Connection, *, stage: str, owner: str, runs: Sequence[Finished], handoff: bool = True
 ) -> set[uuid.UUID]:
-    """Mark the runs DONE; return the job ids that completed (the others had lost their lease)."""
+    """Mark the runs DONE and register their artifacts, in one transaction; return the job ids
+    that completed (the others had lost their lease and register nothing)."""
     if not runs:
         return set()
-    rows = conn.execute(
-        COMPLETE_MANY,
-        {
-            "stage": stage,
-            "owner": owner,
-            "handoff": handoff,
-            "job_ids": [run.lease.job_id for run in runs],
-            "attempts": [run.lease.attempt for run in runs],
-            "outputs": [Jsonb(run.outputs) for run in runs],
-        },
-        prepare=True,
-    ).fetchall()
-    return {row[0] for row in rows}
+    with conn.transaction():
+        rows = conn.execute(
+            COMPLETE_MANY,
+            {
+                "stage": stage,
+                "owner": owner,
+                "handoff": handoff,
+                "job_ids": [run.lease.job_id for run in runs],
+                "attempts": [run.lease.attempt for run in runs],
+                "outputs": [Jsonb(run.outputs) for run in runs],
+            },
+            prepare=True,
+        ).fetchall()
+        done = {row[0] for row in rows}
+        for run in runs:
+            if run.artifacts and run.lease.job_id in done:
+                register_artifacts(
+                    conn,
+                    job_id=run.lease.job_id,
+                    stage=stage,
+                    attempt=run.lease.attempt,
+                    artifacts=run.artifacts,
+                )
+    return done
 
 
 def complete(conn: Connection, lease: Lease, outputs: dict[str, Any], *, handoff: bool = True) -> bool:
