@@ -89,6 +89,7 @@ def sf_env(db_url: str, tmp_path: Path) -> dict[str, str]:
         DATABASE_URL=db_url,
         SF_DATA_DIR=str(tmp_path / "sf-data"),
         SF_CONNECT_TIMEOUT="10",
+        SF_HANDLERS="sim",  # the simulated stages: these tests are about the queue, not the media
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -32,7 +32,12 @@ def own_db_url(own_server: OwnServer) -> str:
 @pytest.fixture
 def own_children(own_db_url: str, tmp_path: Path) -> Iterator[Children]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "OTEL_"))}
-    env.update(DATABASE_URL=own_db_url, SF_DATA_DIR=str(tmp_path / "sf-data"), SF_CONNECT_TIMEOUT="60")
+    env.update(
+        DATABASE_URL=own_db_url,
+        SF_DATA_DIR=str(tmp_path / "sf-data"),
+        SF_CONNECT_TIMEOUT="60",
+        SF_HANDLERS="sim",
+    )
     started = Children(env, tmp_path)
     try:
         yield started

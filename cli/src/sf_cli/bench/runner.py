@@ -157,6 +157,7 @@ class _Factory:
         env = {
             **os.environ,
             "DATABASE_URL": self._url,
+            "SF_HANDLERS": "sim",
             "SF_SIM_SECONDS": "0",
             "SF_SIM_FAIL_RATE": "0",
             "SF_LOG_LEVEL": "WARNING",  # per-run INFO lines would measure the terminal, not the queue

@@ -6,12 +6,14 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
 
 from sleepy_factory.artifacts.store import StoredArtifact
-from sleepy_factory.queue.records import Connection
+
+if TYPE_CHECKING:  # the queue package imports this module: no import cycle at run time
+    from sleepy_factory.queue.records import Connection
 
 # Called in the transaction that completed the run, only for runs whose fenced completion
 # succeeded. The primary key (job, stage, kind) makes a second registration impossible.

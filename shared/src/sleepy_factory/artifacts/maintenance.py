@@ -8,6 +8,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sleepy_factory.artifacts.catalog import (
     EXISTING_JOBS,
@@ -18,7 +19,9 @@ from sleepy_factory.artifacts.catalog import (
 )
 from sleepy_factory.artifacts.store import WORK_DIR, LocalStore, file_digest
 from sleepy_factory.errors import InvalidInputError
-from sleepy_factory.queue.records import Connection
+
+if TYPE_CHECKING:  # the queue package imports this module: no import cycle at run time
+    from sleepy_factory.queue.records import Connection
 
 Attempt = tuple[uuid.UUID, str, int]
 

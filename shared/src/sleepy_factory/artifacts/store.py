@@ -63,7 +63,7 @@ class LocalStore:
     def put(
         self, job_id: uuid.UUID, stage: str, attempt: int, *, kind: str, source: Path, media: dict[str, Any]
     ) -> StoredArtifact:
-        target = self.attempt_dir(job_id, stage, attempt) / f"{kind}{source.suffix}"
+        target = self.attempt_dir(job_id, stage, attempt) / source.name
         target.parent.mkdir(parents=True, exist_ok=True)
         digest, size = file_digest(source)
         # A rename within one file system is atomic: readers see no file or the whole file.

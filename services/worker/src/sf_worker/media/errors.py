@@ -1,0 +1,11 @@
+"""Errors the media library raises, rooted in the core hierarchy so the worker records them verbatim."""
+
+from sleepy_factory.errors import SleepyFactoryError
+
+
+class MediaError(SleepyFactoryError):
+    """A media step could not produce its output (bad input, a speech engine failed, an encoder refused)."""
+
+
+class SpeechError(MediaError):
+    """A text-to-speech engine is missing or failed."""

@@ -1,0 +1,132 @@
+"""Where text goes on a frame: safe areas, word wrapping and font fitting (geometry, no drawing).
+
+Kept apart from drawing so tests can check the promise (text stays inside the safe area, which for
+Shorts keeps it clear of the title bar at the top and the buttons and description at the bottom)
+without parsing pixels, and the renderer draws exactly these boxes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from PIL import ImageFont
+
+from sf_worker.media.formats import FormatSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    def contains(self, other: Box) -> bool:
+        return (
+            self.left <= other.left
+            and self.top <= other.top
+            and other.right <= self.right
+            and other.bottom <= self.bottom
+        )
+
+    def band(self, top: float, bottom: float) -> Box:
+        """A horizontal slice of this box, between two fractions of its height."""
+        return Box(
+            self.left, self.top + round(top * self.height), self.right, self.top + round(bottom * self.height)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    """Wrapped lines at one font size: where to draw each line (left-ascender origin) and its ink box."""
+
+    lines: tuple[str, ...]
+    font_size: int
+    origins: tuple[tuple[int, int], ...]
+    line_boxes: tuple[Box, ...]
+
+    @property
+    def box(self) -> Box:
+        return Box(
+            min(b.left for b in self.line_boxes),
+            min(b.top for b in self.line_boxes),
+            max(b.right for b in self.line_boxes),
+            max(b.bottom for b in self.line_boxes),
+        )
+
+
+@lru_cache(maxsize=32)
+def font(size: int) -> ImageFont.FreeTypeFont:
+    """Pillow's bundled FreeType font (Aileron): the same glyphs on every machine, no system fonts."""
+    loaded = ImageFont.load_default(size=size)
+    assert isinstance(loaded, ImageFont.FreeTypeFont), "Pillow was built without FreeType"
+    return loaded
+
+
+def safe_area(spec: FormatSpec) -> Box:
+    return Box(
+        round(spec.width * spec.safe_side),
+        round(spec.height * spec.safe_top),
+        round(spec.width * (1 - spec.safe_side)),
+        round(spec.height * (1 - spec.safe_bottom)),
+    )
+
+
+def wrap(text: str, size: int, max_width: int) -> list[str]:
+    """Greedy word wrap; a single word wider than the line stays on a line of its own."""
+    face = font(size)
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}".strip()
+        if current and face.getlength(candidate) > max_width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _ink(face: ImageFont.FreeTypeFont, line: str) -> tuple[int, int, int, int]:
+    """The line's ink bounds from a left-ascender origin, rounded outwards to whole pixels."""
+    left, top, right, bottom = face.getbbox(line, anchor="la")
+    return math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom)
+
+
+def fit_text(
+    text: str, region: Box, max_size: int, *, min_size: int = 18, line_spacing: float = 1.25
+) -> TextBlock:
+    """The largest font size (down to `min_size`) at which `text` fits `region`, centred in it."""
+    size = max_size
+    while True:
+        lines = wrap(text, size, region.width)
+        face = font(size)
+        inks = [_ink(face, line) for line in lines]
+        line_height = round(size * line_spacing)
+        ascent, descent = face.getmetrics()
+        height = line_height * (len(lines) - 1) + ascent + descent
+        widest = max((right - left for left, _, right, _ in inks), default=0)
+        if (widest <= region.width and height <= region.height) or size <= min_size:
+            break
+        size = max(min_size, int(size * 0.9))
+    top = region.top + max(0, (region.height - height) // 2)
+    origins = []
+    boxes = []
+    for index, (left, ink_top, right, ink_bottom) in enumerate(inks):
+        x = region.left + (region.width - (right - left)) // 2 - left
+        y = top + index * line_height
+        origins.append((x, y))
+        boxes.append(Box(x + left, y + ink_top, x + right, y + ink_bottom))
+    return TextBlock(tuple(lines), size, tuple(origins), tuple(boxes))

@@ -1,0 +1,159 @@
+"""The media work of one job, split the way the factory's stages split it.
+
+- audio stage: `write_script` + `narrate` (text-to-speech, then the script re-timed to the real speech)
+- visuals stage: `prepare_visuals` (captions.srt and a title-card thumbnail; frames themselves are drawn
+  lazily during the render, so there is nothing else to store)
+- render stage: `render` (mix and encode video.mp4)
+
+Each step reads and writes plain files in one job directory (`Narration.load` picks up what `narrate`
+left), so stages can run in different processes or on different machines sharing that directory.
+`make_video` runs all of them in one go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sf_worker.media.ambient import AmbientBed
+from sf_worker.media.captions import write_srt
+from sf_worker.media.errors import MediaError
+from sf_worker.media.formats import SAMPLE_RATE, spec_for
+from sf_worker.media.mix import Cue, Soundtrack
+from sf_worker.media.render import RenderResult, render_video
+from sf_worker.media.script import Script, ScriptWriter, TemplateScriptWriter
+from sf_worker.media.speech import Speaker, Utterance, default_speaker
+from sf_worker.media.visuals import FrameSource, Kind, Scene
+
+log = logging.getLogger(__name__)
+
+NARRATION_FILE = "narration.json"
+SPEECH_DIR = "speech"
+
+
+@dataclass(frozen=True, slots=True)
+class Narration:
+    """The final script (timed by real speech) and one WAV per sentence, in the same order."""
+
+    directory: Path
+    script: Script
+    utterances: tuple[Utterance, ...]
+
+    def save(self) -> Path:
+        data = {
+            "script": self.script.to_dict(),
+            "utterances": [
+                {
+                    "text": u.text,
+                    "file": str(u.path.relative_to(self.directory)),
+                    "seconds": round(u.seconds, 4),
+                }
+                for u in self.utterances
+            ],
+        }
+        path = self.directory / NARRATION_FILE
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, directory: Path) -> Narration:
+        path = directory / NARRATION_FILE
+        if not path.is_file():
+            raise MediaError(f"{path} is missing: run the audio stage first")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        script = Script.from_json(json.dumps(data["script"]))
+        utterances = tuple(
+            Utterance(u["text"], directory / u["file"], float(u["seconds"])) for u in data["utterances"]
+        )
+        return cls(directory, script, utterances)
+
+
+@dataclass(frozen=True, slots=True)
+class VisualsResult:
+    captions: Path
+    thumbnail: Path
+
+
+@dataclass(frozen=True, slots=True)
+class VideoResult:
+    narration: Narration
+    visuals: VisualsResult
+    render: RenderResult
+
+
+def write_script(
+    topic: str, format: str, length_seconds: int, out_dir: Path, writer: ScriptWriter | None = None
+) -> Script:
+    """The planned script (estimated timings), also saved as script.plan.json/.md for review."""
+    script = (writer or TemplateScriptWriter()).write(topic, format, length_seconds)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "script.plan.json").write_text(script.to_json(), encoding="utf-8")
+    (out_dir / "script.plan.md").write_text(script.to_markdown(), encoding="utf-8")
+    return script
+
+
+def narrate(script: Script, out_dir: Path, speaker: Speaker | None = None) -> Narration:
+    """Speak every sentence, then re-time the script to the measured durations (audio stage)."""
+    spec = spec_for(script.format)
+    speaker = speaker or default_speaker(spec.speech_length_scale)
+    texts = [sentence.text for sentence in script.sentences()]
+    utterances = speaker.speak_many(texts, out_dir / SPEECH_DIR)
+    final = script.retimed([u.seconds for u in utterances])
+    kept = len(final.sentences())
+    if kept < len(utterances):
+        log.info("dropped %d sentences that did not fit %s", len(utterances) - kept, script.format.value)
+    narration = Narration(out_dir, final, tuple(utterances[:kept]))
+    (out_dir / "script.json").write_text(final.to_json(), encoding="utf-8")
+    (out_dir / "script.md").write_text(final.to_markdown(), encoding="utf-8")
+    narration.save()
+    return narration
+
+
+def prepare_visuals(narration: Narration, out_dir: Path) -> VisualsResult:
+    """Captions and a thumbnail (the title card) for the upload (visuals stage)."""
+    spec = spec_for(narration.script.format)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    captions = write_srt(narration.script, out_dir / "captions.srt")
+    frames = FrameSource(narration.script, spec)
+    thumbnail = out_dir / "thumbnail.png"
+    frames.render(Scene(Kind.TITLE, heading=narration.script.title)).save(thumbnail)
+    return VisualsResult(captions, thumbnail)
+
+
+def soundtrack_for(narration: Narration) -> Soundtrack:
+    """The streamed mix: every sentence at its start time, over the ambient bed where the format has one."""
+    script = narration.script
+    spec = spec_for(script.format)
+    bed = None
+    if spec.bed_lufs is not None:
+        seed = int.from_bytes(hashlib.sha256(script.topic.encode()).digest()[:4], "big")
+        bed = AmbientBed(SAMPLE_RATE, spec.bed_lufs, seed=seed)
+    cues = [Cue(s.start, u.path) for s, u in zip(script.sentences(), narration.utterances, strict=True)]
+    return Soundtrack(
+        cues, duration=script.duration, sample_rate=SAMPLE_RATE, narration_lufs=spec.narration_lufs, bed=bed
+    )
+
+
+def render(narration: Narration, out_dir: Path) -> RenderResult:
+    """Mix and encode video.mp4 (render stage)."""
+    frames = FrameSource(narration.script, spec_for(narration.script.format))
+    return render_video(frames, soundtrack_for(narration), out_dir / "video.mp4")
+
+
+def make_video(
+    topic: str,
+    format: str,
+    length_seconds: int,
+    out_dir: Path,
+    *,
+    writer: ScriptWriter | None = None,
+    speaker: Speaker | None = None,
+) -> VideoResult:
+    """Every stage in one call: script, speech, captions, video."""
+    script = write_script(topic, format, length_seconds, out_dir, writer)
+    narration = narrate(script, out_dir, speaker)
+    visuals = prepare_visuals(narration, out_dir)
+    return VideoResult(narration, visuals, render(narration, out_dir))

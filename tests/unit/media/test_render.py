@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from sf_worker.media import Narration, ToneSpeaker, make_video, probe
+from sf_worker.media.mix import rms_dbfs
+
+
+def _decoded_audio(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.concatenate([frame.to_ndarray() for frame in container.decode(audio=0)], axis=1)
+
+
+@pytest.mark.parametrize(("fmt", "size", "fps"), [("short", (1080, 1920), 30), ("sleepy", (1920, 1080), 2)])
+def test_a_five_second_video_is_h264_and_aac_of_the_right_size_length_and_loudness(
+    tmp_path: Path, fmt: str, size: tuple[int, int], fps: int
+) -> None:
+    result = make_video("tide pools", fmt, 5, tmp_path, speaker=ToneSpeaker())
+
+    info = probe(tmp_path / "video.mp4")
+    expected = result.narration.script.duration
+    assert (info.video_codec, info.audio_codec) == ("h264", "aac")
+    assert (info.width, info.height) == size
+    assert info.fps == fps
+    assert info.duration == pytest.approx(expected, abs=0.5)
+    assert info.faststart
+    assert result.render.info == info
+    audio = _decoded_audio(tmp_path / "video.mp4")
+    assert audio.shape[0] == 2
+    assert audio.shape[1] / 44_100 == pytest.approx(expected, abs=0.5)
+    assert rms_dbfs(audio) > -40.0
+    assert float(np.abs(audio).max()) < 1.0
+
+
+def test_the_job_directory_holds_what_each_stage_needs(tmp_path: Path) -> None:
+    make_video("tide pools", "short", 5, tmp_path, speaker=ToneSpeaker())
+
+    narration = Narration.load(tmp_path)
+
+    for name in ("script.json", "script.md", "captions.srt", "thumbnail.png", "video.mp4"):
+        assert (tmp_path / name).is_file(), name
+    assert len(narration.utterances) == len(narration.script.sentences()) > 0
+    assert all(u.path.is_file() for u in narration.utterances)
+    assert not list(tmp_path.glob("*.partial.mp4"))
