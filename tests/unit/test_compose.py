@@ -298,3 +298,13 @@ def test_env_example_documents_every_variable_the_compose_files_read(dev: Config
     }
 
     assert interpolated | passed_through <= documented, sorted((interpolated | passed_through) - documented)
+
+
+def test_every_worker_and_the_cli_share_one_artifact_volume(base: Config) -> None:
+    for service in ("worker-audio", "worker-visuals", "worker-render", "cli"):
+        mounts = base["services"][service]["volumes"]
+        assert [(m["type"], m["source"], m["target"]) for m in mounts] == [
+            ("volume", "artifacts", "/data/artifacts")
+        ]
+        assert base["services"][service]["environment"]["SF_ARTIFACT_DIR"] == "/data/artifacts"
+    assert "artifacts" in base["volumes"]
