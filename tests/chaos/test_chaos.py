@@ -25,6 +25,8 @@ from sleepy_factory.pipeline import ALL_STAGES
 
 from tests.support.children import Child, Children
 from tests.support.own_server import OwnServer
+from tests.support.rows import insert_jobs
+from tests.support.sf_commands import done_stages
 
 JOBS = int(os.environ.get("SF_CHAOS_JOBS", "200"))
 KILL_EVERY = float(os.environ.get("SF_CHAOS_KILL_EVERY", "2.0"))
@@ -42,25 +44,6 @@ ROLE_ENV = {
     # the chaos, which is about crashes, not about poison jobs.
     "SF_MAX_ATTEMPTS": "20",
 }
-INSERT_JOBS = """
-WITH made AS (
-    INSERT INTO jobs (format, topic, params)
-    SELECT 'short', 'chaos ' || n, '{"length_seconds": 30}'::jsonb FROM generate_series(1, %(count)s) AS n
-    RETURNING id
-)
-INSERT INTO job_stages (job_id, stage, position)
-SELECT made.id, s.stage, (s.ordinality - 1)::smallint
-FROM made, unnest(%(stages)s::text[]) WITH ORDINALITY AS s(stage, ordinality)
-"""
-
-
-def _progress(url: str) -> int:
-    try:
-        with psycopg.connect(url, connect_timeout=2) as conn:
-            row = conn.execute("SELECT count(*) FROM job_stages WHERE status = 'DONE'").fetchone()
-            return int(row[0]) if row else 0
-    except psycopg.OperationalError:
-        return -1  # the server is restarting
 
 
 def test_chaos_every_job_done_exactly_once(
@@ -84,7 +67,7 @@ def test_chaos_every_job_done_exactly_once(
         for n in range(WORKERS_PER_STAGE):
             spawn(f"worker-{stage}-{n}")
     with psycopg.connect(own_db_url, autocommit=True) as conn:
-        conn.execute(INSERT_JOBS, {"count": JOBS, "stages": list(ALL_STAGES)})
+        insert_jobs(conn, JOBS, topic="chaos")
 
     total = JOBS * len(ALL_STAGES)
     restart_at = [total * (k + 1) // (RESTARTS + 1) for k in range(RESTARTS)]
@@ -92,7 +75,7 @@ def test_chaos_every_job_done_exactly_once(
     started = time.monotonic()
     deadline = started + 120 + JOBS * 0.6
     next_kill = started + KILL_EVERY
-    while (done := _progress(own_db_url)) < total:
+    while (done := done_stages(own_db_url)) < total:
         assert time.monotonic() < deadline, f"chaos run did not drain: {done}/{total} stages DONE"
         now = time.monotonic()
         if now >= next_kill:

@@ -13,6 +13,7 @@ from sleepy_factory.pipeline import ALL_STAGES, Format
 
 from tests.support.children import Children
 from tests.support.own_server import OwnServer
+from tests.support.sf_commands import done_stages
 
 pytestmark = pytest.mark.e2e
 
@@ -20,16 +21,6 @@ JOBS = 120
 OUTAGE_SECONDS = 2.0
 UNAVAILABLE = re.compile(r"database unavailable")
 BACK = re.compile(r"database reachable again after (\d+) retries")
-
-
-def _done(url: str) -> int:
-    # A fresh connection each time: the server restarts under us.
-    try:
-        with psycopg.connect(url, connect_timeout=2) as conn:
-            row = conn.execute("SELECT count(*) FROM job_stages WHERE status = 'DONE'").fetchone()
-            return int(row[0]) if row else 0
-    except psycopg.OperationalError:
-        return -1
 
 
 def test_every_role_rides_out_two_postgres_restarts(
@@ -55,7 +46,7 @@ def test_every_role_rides_out_two_postgres_restarts(
     total = JOBS * len(ALL_STAGES)
     for fraction in (0.2, 0.5):
         own_children.wait_until(
-            lambda fraction=fraction: _done(own_db_url) >= total * fraction,
+            lambda fraction=fraction: done_stages(own_db_url) >= total * fraction,
             60,
             what=f"{fraction:.0%} of the stages DONE before the next outage",
         )
@@ -63,7 +54,9 @@ def test_every_role_rides_out_two_postgres_restarts(
         time.sleep(OUTAGE_SECONDS)  # the fault itself: the database stays away this long
         own_server.start()
 
-    own_children.wait_until(lambda: _done(own_db_url) == total, 90, what="every stage DONE", interval=0.2)
+    own_children.wait_until(
+        lambda: done_stages(own_db_url) == total, 90, what="every stage DONE", interval=0.2
+    )
     with psycopg.connect(own_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM job_stages WHERE status = 'ERROR'").fetchone() == (0,)
 

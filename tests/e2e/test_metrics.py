@@ -8,7 +8,6 @@ to a receiver inside the test. Exports are cumulative, so the newest point of a 
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -18,28 +17,12 @@ from sleepy_factory.jobs import create_job
 from sleepy_factory.pipeline import ALL_STAGES, Format
 
 from tests.support.children import Children
-from tests.support.otlp_receiver import Received, otlp_receiver
+from tests.support.otlp_receiver import Received
 from tests.support.stage_rows import stage_in
 
 pytestmark = pytest.mark.e2e
 
-FAST = {"SF_SIM_SECONDS": "0.02", "SF_POLL_SECONDS": "0.1", "SF_LOG_FORMAT": "json"}
 HEALTHY_JOBS = 4
-
-
-# Tests take this fixture before `children`: the receiver must outlive the children, whose last
-# export happens as they stop.
-@pytest.fixture
-def metered_env(sf_env: dict[str, str]) -> Iterator[tuple[dict[str, str], Received]]:
-    with otlp_receiver() as (endpoint, received):
-        env = {
-            **sf_env,
-            **FAST,
-            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_METRIC_EXPORT_INTERVAL": "200",
-        }
-        yield env, received
 
 
 HISTOGRAMS = {"sf.stage.duration", "sf.stage.claim_to_start"}
@@ -63,9 +46,9 @@ def _depth(received: Received) -> dict[tuple[str, str], float]:
 
 
 def test_roles_report_durations_claim_latency_failures_and_queue_depth(
-    conn: psycopg.Connection[Any], metered_env: tuple[dict[str, str], Received], children: Children
+    conn: psycopg.Connection[Any], otlp_env: tuple[dict[str, str], Received], children: Children
 ) -> None:
-    env, received = metered_env
+    env, received = otlp_env
     env = {**env, "SF_SIM_FAIL_TOPIC": "poison", "SF_MAX_ATTEMPTS": "2", "SF_BACKOFF_BASE_SECONDS": "0.05"}
     healthy = [create_job(conn, fmt=Format.SHORT, topic=f"healthy {n}") for n in range(HEALTHY_JOBS)]
     poison = create_job(conn, fmt=Format.SHORT, topic="poison pill")
@@ -121,10 +104,10 @@ def test_roles_report_durations_claim_latency_failures_and_queue_depth(
 
 
 def test_a_paused_worker_is_recovered_and_then_reports_its_lost_lease(
-    conn: psycopg.Connection[Any], metered_env: tuple[dict[str, str], Received], children: Children
+    conn: psycopg.Connection[Any], otlp_env: tuple[dict[str, str], Received], children: Children
 ) -> None:
     # Paused rather than killed: the same victim is first recovered, then, resumed, loses its lease.
-    env, received = metered_env
+    env, received = otlp_env
     env = {**env, "SF_LEASE_SECONDS": "1", "SF_SHUTDOWN_GRACE": "1"}
     job_id = create_job(conn, fmt=Format.SHORT, topic="a worker frozen mid-stage")
     promote_ready_stages(conn)

@@ -14,6 +14,7 @@ import pytest
 from sleepy_factory.pipeline import ALL_STAGES
 
 from tests.support.children import Children
+from tests.support.rows import insert_jobs
 from tests.support.stage_rows import status_counts
 
 pytestmark = pytest.mark.e2e
@@ -21,16 +22,6 @@ pytestmark = pytest.mark.e2e
 JOBS = 2000
 WORKERS_PER_STAGE = 2
 COMPLETED = re.compile(r"completed: job_id=(\S+) stage=(\S+) attempt=(\d+)")
-INSERT_JOBS = """
-WITH made AS (
-    INSERT INTO jobs (format, topic, params)
-    SELECT 'short', 'stress ' || n, '{"length_seconds": 30}'::jsonb FROM generate_series(1, %(count)s) AS n
-    RETURNING id
-)
-INSERT INTO job_stages (job_id, stage, position)
-SELECT made.id, s.stage, (s.ordinality - 1)::smallint
-FROM made, unnest(%(stages)s::text[]) WITH ORDINALITY AS s(stage, ordinality)
-"""
 
 
 def test_many_batching_workers_run_every_stage_exactly_once(
@@ -47,7 +38,7 @@ def test_many_batching_workers_run_every_stage_exactly_once(
         children.wait_for_log(worker, "started: stage=", 60)
 
     with conn.transaction():
-        conn.execute(INSERT_JOBS, {"count": JOBS, "stages": list(ALL_STAGES)})
+        insert_jobs(conn, JOBS, topic="stress")
         conn.execute("NOTIFY sf_orchestrate")
     children.wait_until(
         lambda: conn.execute("SELECT count(*) FROM job_stages WHERE status <> 'DONE'").fetchone() == (0,),

@@ -8,48 +8,20 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.support.children import SF, Children
-from tests.support.otlp_receiver import Received, ReceivedSpan, otlp_receiver
+from tests.support.children import Children
+from tests.support.otlp_receiver import Received, ReceivedSpan
+from tests.support.sf_commands import sf_new_job
 from tests.support.stage_rows import stage_in
 
 pytestmark = pytest.mark.e2e
 
-FAST = {"SF_SIM_SECONDS": "0.02", "SF_POLL_SECONDS": "0.1", "SF_LOG_FORMAT": "json"}
 JOBS = 5
-
-
-@pytest.fixture
-def traced_env(sf_env: dict[str, str]) -> Iterator[tuple[dict[str, str], Received]]:
-    with otlp_receiver() as (endpoint, received):
-        env = {
-            **sf_env,
-            **FAST,
-            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_BSP_SCHEDULE_DELAY": "200",
-        }
-        yield env, received
-
-
-def _new_job(env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [str(SF), "new-job", "--json", "--topic", "traced"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return str(json.loads(result.stdout)["id"])
 
 
 def _start_roles(children: Children, env: dict[str, str], *, render_workers: int = 3) -> None:
@@ -71,10 +43,10 @@ def _spans_by_job(spans: list[ReceivedSpan]) -> dict[str, list[ReceivedSpan]]:
 
 
 def test_each_job_is_one_trace_across_cli_orchestrator_and_all_workers(
-    conn: psycopg.Connection[Any], children: Children, traced_env: tuple[dict[str, str], Received]
+    conn: psycopg.Connection[Any], children: Children, otlp_env: tuple[dict[str, str], Received]
 ) -> None:
-    env, received = traced_env
-    job_ids = [_new_job(env) for _ in range(JOBS)]
+    env, received = otlp_env
+    job_ids = [sf_new_job(env, "--topic", "traced") for _ in range(JOBS)]
     _start_roles(children, env)
     children.wait_until(
         lambda: conn.execute("SELECT bool_and(status = 'DONE') FROM job_stages").fetchone() == (True,),
@@ -114,11 +86,11 @@ def test_each_job_is_one_trace_across_cli_orchestrator_and_all_workers(
 
 
 def test_a_recovered_stage_stays_in_the_job_trace_with_a_link_to_the_dead_attempt(
-    conn: psycopg.Connection[Any], children: Children, traced_env: tuple[dict[str, str], Received]
+    conn: psycopg.Connection[Any], children: Children, otlp_env: tuple[dict[str, str], Received]
 ) -> None:
-    env, received = traced_env
+    env, received = otlp_env
     lease = {"SF_LEASE_SECONDS": "1.5"}
-    job_id = _new_job(env)
+    job_id = sf_new_job(env, "--topic", "traced")
     children.start("orchestrator", "orchestrator-loop", "--poll", "0.1", env=env)
     victim = children.start(
         "victim", "worker", env={**env, **lease, "SF_STAGE": "audio", "SF_SIM_SECONDS": "60"}

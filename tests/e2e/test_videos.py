@@ -4,7 +4,6 @@ handlers (Piper speech, Pillow frames, PyAV encoding) and the artifact store."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import signal
 import subprocess
 from pathlib import Path
@@ -18,6 +17,7 @@ from sleepy_factory.artifacts import LocalStore, list_artifacts
 from sleepy_factory.artifacts.maintenance import collect_garbage
 
 from tests.support.children import SF, Children
+from tests.support.sf_commands import sf_new_job
 from tests.support.stage_rows import stage_in
 
 pytestmark = pytest.mark.e2e
@@ -29,29 +29,6 @@ ALL_DONE = "SELECT bool_and(status = 'DONE') FROM job_stages WHERE job_id = %s"
 @pytest.fixture
 def media_env(sf_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return {**sf_env, "SF_HANDLERS": "media", "SF_ARTIFACT_DIR": str(tmp_path / "artifacts")}
-
-
-def _new_job(env: dict[str, str], fmt: str, seconds: int) -> str:
-    result = subprocess.run(
-        [
-            str(SF),
-            "new-job",
-            "--format",
-            fmt,
-            "--topic",
-            "tide pools",
-            "--length-seconds",
-            str(seconds),
-            "--json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return str(json.loads(result.stdout)["id"])
 
 
 def _audio_rms(path: Path) -> float:
@@ -85,7 +62,7 @@ def test_a_short_a_longform_and_a_sleepy_video_come_out_playable(
     conn: psycopg.Connection[Any], media_env: dict[str, str], children: Children
 ) -> None:
     jobs = {
-        fmt: _new_job(media_env, fmt, seconds)
+        fmt: sf_new_job(media_env, "--format", fmt, "--topic", "tide pools", "--length-seconds", str(seconds))
         for fmt, seconds in (("short", 20), ("longform", 60), ("sleepy", 60))
     }
     children.start("orchestrator", "orchestrator-loop", "--poll", "0.2", env=media_env)
@@ -106,7 +83,7 @@ def test_a_render_killed_midway_is_redone_once_and_its_leftovers_collected(
     conn: psycopg.Connection[Any], media_env: dict[str, str], children: Children
 ) -> None:
     env = {**media_env, "SF_LEASE_SECONDS": "2"}
-    job_id = _new_job(env, "short", 30)
+    job_id = sf_new_job(env, "--format", "short", "--topic", "tide pools", "--length-seconds", "30")
     children.start("orchestrator", "orchestrator-loop", "--poll", "0.2", env=env)
     children.start("recovery", "recovery", "--poll", "0.3", env=env)
     children.start("worker-audio", "worker", "--stage", "audio", env=env)

@@ -16,7 +16,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
 
-from sleepy_factory.errors import ConfigError
+from sleepy_factory.otlp import export_configured, export_protocol
 from sleepy_factory.pipeline import ALL_STAGES, Status
 from sleepy_factory.tracing import STAGE
 
@@ -45,14 +45,7 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 
 
 def metrics_enabled() -> bool:
-    return (
-        bool(
-            os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-            or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        )
-        and os.environ.get("OTEL_SDK_DISABLED", "").lower() != "true"
-        and os.environ.get("OTEL_METRICS_EXPORTER", "").lower() != "none"
-    )
+    return export_configured("METRICS") and os.environ.get("OTEL_METRICS_EXPORTER", "").lower() != "none"
 
 
 def meter_for(service: str) -> Meter:
@@ -163,15 +156,10 @@ class FactoryMetrics:
 
 
 def _exporter() -> MetricExporter:
-    protocol = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
-    )
-    if protocol == "grpc":
+    if export_protocol("METRICS") == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as Grpc
 
         return Grpc()
-    if protocol == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
 
-        return Http()
-    raise ConfigError(f"invalid OTEL_EXPORTER_OTLP_PROTOCOL {protocol!r}: use grpc or http/protobuf")
+    return Http()

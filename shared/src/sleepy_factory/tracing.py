@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import Link, Span, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from sleepy_factory.errors import ConfigError
+from sleepy_factory.otlp import export_configured, export_protocol
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _providers: dict[str, TracerProvider] = {}
@@ -32,13 +32,7 @@ ATTEMPT = "sf.attempt"
 
 
 def tracing_enabled() -> bool:
-    return (
-        bool(
-            os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-            or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        )
-        and os.environ.get("OTEL_SDK_DISABLED", "").lower() != "true"
-    )
+    return export_configured("TRACES")
 
 
 def tracer_for(service: str) -> Tracer:
@@ -90,15 +84,10 @@ def links_from(carrier: Mapping[str, Any] | None) -> list[Link]:
 
 
 def _exporter() -> SpanExporter:
-    protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
-    )
-    if protocol == "grpc":
+    if export_protocol("TRACES") == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
 
         return Grpc()
-    if protocol == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as Http
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as Http
 
-        return Http()
-    raise ConfigError(f"invalid OTEL_EXPORTER_OTLP_PROTOCOL {protocol!r}: use grpc or http/protobuf")
+    return Http()
