@@ -43,3 +43,22 @@ def test_the_job_directory_holds_what_each_stage_needs(tmp_path: Path) -> None:
     assert len(narration.utterances) == len(narration.script.sentences()) > 0
     assert all(u.path.is_file() for u in narration.utterances)
     assert not list(tmp_path.glob("*.partial.mp4"))
+
+
+def test_a_render_told_to_stop_stops_early_and_leaves_no_file(tmp_path: Path) -> None:
+    from sf_worker.media import narrate, render, write_script
+    from sf_worker.media.errors import RenderCancelledError
+
+    script = write_script("tide pools", "short", 20, tmp_path)
+    narration = narrate(script, tmp_path, ToneSpeaker())
+    asked: list[int] = []
+
+    def stop_on_third_question() -> bool:
+        asked.append(1)
+        return len(asked) >= 3
+
+    with pytest.raises(RenderCancelledError):
+        render(narration, tmp_path / "render", should_stop=stop_on_third_question)
+
+    assert len(asked) == 3  # asked once per second of video, and stopped at once
+    assert not list((tmp_path / "render").glob("*.mp4"))

@@ -20,7 +20,7 @@ from sleepy_factory.pipeline import DEFAULT_LENGTH_SECONDS, Format
 from sleepy_factory.queue import JobSpec
 
 from sf_worker.media import Narration, narrate, prepare_visuals, render, write_script
-from sf_worker.media.errors import MediaError
+from sf_worker.media.errors import MediaError, RenderCancelledError
 
 NARRATION_ARCHIVE = "narration.zip"
 
@@ -79,7 +79,10 @@ class RenderStage:
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         narration = _narration(ctx)
         _stop_if_cancelled(ctx, stage)
-        result = render(narration, ctx.workdir() / "render")
+        try:
+            result = render(narration, ctx.workdir() / "render", should_stop=ctx.cancelled.is_set)
+        except RenderCancelledError as exc:
+            raise StageCancelledError(str(exc)) from exc
         info = result.info
         media = {
             "width": info.width,

@@ -9,3 +9,7 @@ class MediaError(SleepyFactoryError):
 
 class SpeechError(MediaError):
     """A text-to-speech engine is missing or failed."""
+
+
+class RenderCancelledError(MediaError):
+    """The caller asked a render to stop (its lease was lost, or the worker is shutting down)."""

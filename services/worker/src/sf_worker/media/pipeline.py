@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,10 +138,12 @@ def soundtrack_for(narration: Narration) -> Soundtrack:
     )
 
 
-def render(narration: Narration, out_dir: Path) -> RenderResult:
-    """Mix and encode video.mp4 (render stage)."""
+def render(
+    narration: Narration, out_dir: Path, should_stop: Callable[[], bool] | None = None
+) -> RenderResult:
+    """Mix and encode video.mp4 (render stage); `should_stop` can end it early."""
     frames = FrameSource(narration.script, spec_for(narration.script.format))
-    return render_video(frames, soundtrack_for(narration), out_dir / "video.mp4")
+    return render_video(frames, soundtrack_for(narration), out_dir / "video.mp4", should_stop)
 
 
 def make_video(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from av.container import OutputContainer
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
 from sf_worker.media.ambient import Stereo
+from sf_worker.media.errors import RenderCancelledError
 from sf_worker.media.mix import Soundtrack
 from sf_worker.media.probe import MediaInfo, probe
 from sf_worker.media.visuals import FrameSource, Scene
@@ -37,8 +39,18 @@ class RenderResult:
     wall_seconds: float
 
 
-def render_video(frames: FrameSource, soundtrack: Soundtrack, out_path: Path) -> RenderResult:
-    """Write `out_path` (MP4) from a frame source and a soundtrack of the same duration."""
+def render_video(
+    frames: FrameSource,
+    soundtrack: Soundtrack,
+    out_path: Path,
+    should_stop: Callable[[], bool] | None = None,
+) -> RenderResult:
+    """Write `out_path` (MP4) from a frame source and a soundtrack of the same duration.
+
+    `should_stop` is asked about once a second of video; when it says yes the render stops with
+    RenderCancelledError and leaves no file (a lost lease or a shutdown must not wait an hour).
+    """
+    check_every = max(1, round(frames.spec.fps))
     spec = frames.spec
     started = time.monotonic()
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +73,8 @@ def render_video(frames: FrameSource, soundtrack: Soundtrack, out_path: Path) ->
         drawn = 0
         last: tuple[Scene, av.VideoFrame] | None = None
         for index, scene in frames.scenes():
+            if should_stop is not None and index % check_every == 0 and should_stop():
+                raise RenderCancelledError(f"render of {out_path.name} stopped at frame {index}")
             # Keep the audio a second or two ahead of the picture so the muxer can interleave at once.
             ahead = (index / spec.fps + 1) * soundtrack.sample_rate
             while audio_pts < soundtrack.total_samples and audio_pts <= ahead:
