@@ -321,6 +321,8 @@ def run() -> None:
         _fail(f"{exc.format_message()}{hint}", exc.exit_code)
     except psycopg.OperationalError as exc:
         _fail(f"database error: {str(exc).strip().splitlines()[0]}", 3)
+    except psycopg.Error as exc:  # a statement the database refused: say which error, not a traceback
+        _fail(f"database error ({type(exc).__name__}): {str(exc).strip().splitlines()[0]}", 1)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
 

@@ -45,7 +45,7 @@ def audio_runs_per_second(
     """Fill the queue with `waiting` jobs, then time idle audio workers through `runs` of them."""
     with connect(url) as conn:
         conn.execute("SET max_parallel_workers_per_gather = 0")  # polling must stay cheap
-        conn.execute("TRUNCATE jobs, job_stages")
+        conn.execute("TRUNCATE jobs CASCADE")
         conn.execute(INSERT_WAITING, {"count": waiting, "stages": list(ALL_STAGES)})
         # Parked: workers start up (untimed) without claiming, then all of it becomes due at once.
         conn.execute("UPDATE job_stages SET run_after = 'infinity' WHERE status = 'READY'")

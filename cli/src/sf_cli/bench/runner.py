@@ -229,7 +229,7 @@ def _time_drain(conn: Connection, jobs: int, factory: _Factory, timeout: float) 
 
 def _handoff_latency(conn: Connection, count: int, factory: _Factory, timeout: float) -> tuple[float, float]:
     """Run `count` jobs one at a time on the idle factory; p50/p99 of stage-to-stage handoff."""
-    conn.execute("TRUNCATE jobs, job_stages")
+    conn.execute("TRUNCATE jobs CASCADE")
     deadline = time.perf_counter() + timeout
     for _ in range(count):
         with conn.transaction():
