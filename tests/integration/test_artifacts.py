@@ -127,7 +127,7 @@ def test_a_failed_attempt_registers_nothing_and_gc_removes_its_files(
 
 
 def test_gc_keeps_registered_files_and_running_attempts(
-    conn: psycopg.Connection[Any], run_worker: Any, settings: Settings, tmp_path: Path
+    conn: psycopg.Connection[Any], run_worker: Any, settings: Settings
 ) -> None:
     job_id = create_job(conn, fmt=Format.SHORT, topic="keeper")
     promote_ready_stages(conn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -189,7 +190,7 @@ def get_job(conn: Connection, job_id: uuid.UUID) -> JobSummary:
         raise JobNotFoundError(f"no job with id {job_id}")
     details = [StageDetail(*r) for r in conn.execute(GET_STAGES, {"id": job_id}).fetchall()]
     summary = _summary(row)
-    return JobSummary(**{**_fields(summary), "stage_details": details})
+    return dataclasses.replace(summary, stage_details=details)
 
 
 def retry_job(conn: Connection, job_id: uuid.UUID, stage: str | None = None) -> list[str]:
@@ -217,7 +218,3 @@ def _summary(row: tuple[Any, ...]) -> JobSummary:
         stages=dict(zip(stages, statuses, strict=True)),
         attempts=attempts,
     )
-
-
-def _fields(summary: JobSummary) -> dict[str, Any]:
-    return {name: getattr(summary, name) for name in JobSummary.__slots__}
