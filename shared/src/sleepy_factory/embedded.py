@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 URL_FILE = "database.url"
 PGDATA = "pgdata"
 CleanupMode = Literal["stop", "delete"] | None
+
+# Open handles per data directory in this process: the process leaves only when its last one does.
+_handles: Counter[Path] = Counter()
 
 
 @dataclass
@@ -50,6 +54,9 @@ class EmbeddedServer:
         if self._released:
             return
         self._released = True
+        _handles[self.data_dir] -= 1
+        if _handles[self.data_dir] > 0:
+            return  # another handle in this process still uses the server
         from sleepy_factory import embedded_pg, embedded_users
 
         if not self.data_dir.is_dir():  # deleted under us (a test's temporary directory)
@@ -102,6 +109,7 @@ def open_embedded(
             f"(see {pgdata / 'log'}, or set DATABASE_URL)"
         ) from None
     log.info("embedded Postgres running under %s", data_dir)
+    _handles[data_dir] += 1
     return EmbeddedServer(data_dir, postmaster.url, cleanup_mode, postmaster)
 
 
