@@ -48,7 +48,8 @@ def odd_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def devs(embedded_env: dict[str, str], tmp_path: Path) -> Iterator[Children]:
+def devs(embedded_env: dict[str, str], tmp_path: Path, odd_dir: Path) -> Iterator[Children]:
+    # Takes odd_dir so that every sf dev has ended before odd_dir is cleaned up.
     started = Children(embedded_env, tmp_path)
     try:
         yield started
@@ -159,3 +160,6 @@ def test_a_real_video_is_stored_and_exported_under_folders_named_with_spaces_quo
     assert names == ["captions.srt", "script.json", "script.md", "video.mp4"]
     assert (target / f"{job_id}-video.mp4").stat().st_size > 10_000
     assert verified.returncode == 0, verified.stderr
+    dev.send(signal.SIGTERM)
+    assert dev.wait_exit(60) == 0, dev.tail()
+    wait_until(lambda: servers_under(data_dir / "pgdata") == [], 10, what="the server to stop")
