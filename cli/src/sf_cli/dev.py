@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 
 from sleepy_factory.config import Settings
 from sleepy_factory.db import wait_for_database
-from sleepy_factory.embedded import forget_url, start_embedded
+from sleepy_factory.embedded import embedded_server
 from sleepy_factory.migrate import upgrade
 from sleepy_factory.pipeline import ALL_STAGES
 from sleepy_factory.urls import masked
@@ -21,10 +22,20 @@ log = logging.getLogger(__name__)
 
 def run_dev(settings: Settings, stop: threading.Event, *, concurrency: int) -> None:
     """Start (or reuse) the database, migrate it, run all roles until `stop` is set."""
-    embedded = settings.database_url is None
-    url = start_embedded(settings.data_dir) if embedded else settings.database_url
+    with _database(settings) as url:
+        _run_roles(settings.model_copy(update={"database_url": url}), stop, concurrency=concurrency)
+
+
+def _database(settings: Settings) -> AbstractContextManager[str]:
+    """DATABASE_URL if set; else the embedded server, stopped on the way out if no one else uses it."""
+    if settings.database_url is not None:
+        return nullcontext(settings.database_url)
+    return embedded_server(settings.data_dir)
+
+
+def _run_roles(settings: Settings, stop: threading.Event, *, concurrency: int) -> None:
+    url = settings.database_url
     assert url is not None
-    settings = settings.model_copy(update={"database_url": url})
     # Fail with one clear line (or wait, up to SF_CONNECT_TIMEOUT) before Alembic touches it.
     wait_for_database(url, settings.connect_timeout, stop)
     upgrade(url)
@@ -39,12 +50,8 @@ def run_dev(settings: Settings, stop: threading.Event, *, concurrency: int) -> N
     threads = [threading.Thread(target=_guarded(name, target, stop), name=name) for name, target in roles]
     for thread in threads:
         thread.start()
-    try:
-        for thread in threads:
-            thread.join()
-    finally:
-        if embedded:
-            forget_url(settings.data_dir)
+    for thread in threads:
+        thread.join()
 
 
 def _guarded(name: str, target: Callable[[], None], stop: threading.Event) -> Callable[[], None]:

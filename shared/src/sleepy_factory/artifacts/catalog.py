@@ -29,8 +29,15 @@ FROM artifacts AS a JOIN job_stages AS s ON s.job_id = a.job_id AND s.stage = a.
 WHERE a.job_id = %(job_id)s
 ORDER BY s.position, a.kind
 """
-REGISTERED_ATTEMPTS = "SELECT DISTINCT job_id, stage, attempt FROM artifacts"
-RUNNING_ATTEMPTS = "SELECT job_id, stage, attempt FROM job_stages WHERE status = 'RUNNING'"
+# Attempts whose files gc must keep, read in ONE statement so both halves come from one snapshot:
+# a run completes by turning DONE and registering its artifacts in one transaction, so it is
+# always in one half or the other. (Read in two statements, a run completing in between was in
+# neither, and gc deleted the files it had just registered.)
+KEPT_ATTEMPTS = """
+SELECT job_id, stage, attempt, false AS running FROM artifacts
+UNION
+SELECT job_id, stage, attempt, true AS running FROM job_stages WHERE status = 'RUNNING'
+"""
 EXISTING_JOBS = "SELECT id FROM jobs WHERE id = ANY(%(ids)s)"
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import shutil
 import time
 import uuid
@@ -12,13 +14,12 @@ from typing import TYPE_CHECKING
 
 from sleepy_factory.artifacts.catalog import (
     EXISTING_JOBS,
-    REGISTERED_ATTEMPTS,
-    RUNNING_ATTEMPTS,
+    KEPT_ATTEMPTS,
     ArtifactRow,
     list_artifacts,
 )
 from sleepy_factory.artifacts.store import WORK_DIR, LocalStore, file_digest
-from sleepy_factory.errors import InvalidInputError
+from sleepy_factory.errors import InvalidInputError, SleepyFactoryError
 
 if TYPE_CHECKING:  # the queue package imports this module: no import cycle at run time
     from sleepy_factory.queue.records import Connection
@@ -38,8 +39,9 @@ def collect_garbage(
     """Remove attempt directories no artifact row points to (failed, stale or dead attempts, and
     pruned jobs), and leftover scratch directories. Attempts still RUNNING, and anything younger
     than `older_than`, are left alone so work in progress is never touched."""
-    registered: set[Attempt] = {tuple(r) for r in conn.execute(REGISTERED_ATTEMPTS).fetchall()}
-    running: set[Attempt] = {tuple(r) for r in conn.execute(RUNNING_ATTEMPTS).fetchall()}
+    kept = conn.execute(KEPT_ATTEMPTS).fetchall()
+    registered: set[Attempt] = {(job_id, stage, attempt) for job_id, stage, attempt, run in kept if not run}
+    running: set[Attempt] = {(job_id, stage, attempt) for job_id, stage, attempt, run in kept if run}
     dirs = list(store.attempt_dirs())
     ids = list({job_id for job_id, _, _, _ in dirs})
     existing = {row[0] for row in conn.execute(EXISTING_JOBS, {"ids": ids}).fetchall()}
@@ -88,19 +90,39 @@ def verify_job(
 EXPORTED_KINDS = ("video", "captions", "script_md", "script_json")
 
 
+class ExportError(SleepyFactoryError):
+    """The export target cannot be written (not a directory, read-only, no space...)."""
+
+
 def export_job(conn: Connection, store: LocalStore, job_id: uuid.UUID, target: Path) -> list[Path]:
     """Copy the final video, captions and script of a job into `target`."""
     wanted = [a for a in list_artifacts(conn, job_id) if a.kind in EXPORTED_KINDS]
     if not wanted:
         raise InvalidInputError(f"job {job_id} has no finished video, captions or script to export yet")
-    target.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for artifact in wanted:
-        source = store.path(artifact.uri)
-        destination = target / f"{job_id}-{source.name}"
-        shutil.copyfile(source, destination)
-        copied.append(destination)
-    return copied
+    sources = [store.path(artifact.uri) for artifact in wanted]  # all refused before any is copied
+    for source in sources:
+        if not source.is_file():
+            raise SleepyFactoryError(f"artifact file missing: {source} (`sf verify {job_id}` checks all)")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ExportError(f"cannot export to {target}: it exists and is not a directory") from None
+    except OSError as exc:
+        raise ExportError(f"cannot export to {target}: {exc.strerror or exc}") from None
+    return [_copy(source, target / f"{job_id}-{source.name}") for source in sources]
+
+
+def _copy(source: Path, destination: Path) -> Path:
+    """Copy through a temporary name, so a failed copy never leaves a truncated file behind."""
+    staging = destination.with_name(f".{destination.name}.partial")
+    try:
+        shutil.copyfile(source, staging)
+        os.replace(staging, destination)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            staging.unlink(missing_ok=True)
+        raise ExportError(f"cannot write {destination}: {exc.strerror or exc}") from None
+    return destination
 
 
 def _size(path: Path) -> int:

@@ -14,7 +14,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from sleepy_factory.errors import SleepyFactoryError
@@ -48,6 +48,10 @@ class Store(Protocol):
         ...
 
 
+class OutsideStoreError(SleepyFactoryError):
+    """A path from the database or the disk leads outside the store's root: refused, never used."""
+
+
 class LocalStore:
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
@@ -64,10 +68,16 @@ class LocalStore:
         self, job_id: uuid.UUID, stage: str, attempt: int, *, kind: str, source: Path, media: dict[str, Any]
     ) -> StoredArtifact:
         target = self.attempt_dir(job_id, stage, attempt) / source.name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        created = _make_dirs(target.parent)
         digest, size = file_digest(source)
+        # The caller commits the checksum next: the bytes, the new name and every new directory
+        # must be on disk before then, or a power cut leaves a registered file that is empty or gone.
+        _fsync(source)
         # A rename within one file system is atomic: readers see no file or the whole file.
         os.replace(source, target)
+        _fsync(target.parent)
+        for directory in created:
+            _fsync(directory.parent)
         return StoredArtifact(
             kind=kind,
             uri=URI_SCHEME + target.relative_to(self.root).as_posix(),
@@ -77,9 +87,23 @@ class LocalStore:
         )
 
     def path(self, uri: str) -> Path:
+        """The file of `uri`, which must stay under the root: the text comes from the database, and
+        export, verify and gc must never be pointed at /etc/passwd by an edited row."""
         if not uri.startswith(URI_SCHEME):
             raise SleepyFactoryError(f"artifact {uri!r} is not in the local store")
-        return self.root / uri.removeprefix(URI_SCHEME)
+        relative = PurePosixPath(uri.removeprefix(URI_SCHEME))
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise OutsideStoreError(f"refusing artifact {uri!r}: it points outside the store {self.root}")
+        path = self.root / relative
+        self.check_inside(path, what=f"artifact {uri!r}")
+        return path
+
+    def check_inside(self, path: Path, *, what: str) -> None:
+        """Refuse `path` if it resolves (following symlinks) outside the root."""
+        if not path.resolve().is_relative_to(self.root):
+            raise OutsideStoreError(
+                f"refusing {what}: it resolves to {path.resolve()}, outside the store {self.root}"
+            )
 
     def attempt_dirs(self) -> Iterator[tuple[uuid.UUID, str, int, Path]]:
         """Every attempt directory in the store: (job id, stage, attempt, path)."""
@@ -92,10 +116,28 @@ class LocalStore:
                 continue
             for stage_dir in (p for p in job_dir.iterdir() if p.is_dir()):
                 for attempt_dir in (p for p in stage_dir.iterdir() if p.is_dir() and p.name.isdigit()):
+                    # gc deletes these: a symlink here must not lead it outside the store.
+                    self.check_inside(attempt_dir, what=f"store directory {attempt_dir}")
                     yield job_id, stage_dir.name, int(attempt_dir.name), attempt_dir
 
     def remove(self, path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _make_dirs(path: Path) -> list[Path]:
+    """mkdir -p; return the directories it created, outermost first (their parents need an fsync)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    return list(reversed(missing))
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's bytes, or a directory's entries, to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def file_digest(path: Path) -> tuple[str, int]:
