@@ -111,3 +111,22 @@ def test_an_unknown_database_user_fails_at_once_with_the_password_masked(pg_admi
     result = _sf(url, "list-jobs")
     _one_line_error(result, 3, "cannot connect", "***")
     assert "hunter2" not in result.stderr
+
+
+@pytest.mark.parametrize("form", ["userinfo", "query", "keywords"])
+def test_a_missing_database_fails_with_the_password_masked_in_every_url_form(
+    pg_admin_url: str, form: str
+) -> None:
+    server = make_url(sqlalchemy_url(pg_admin_url)).set(database="no_such_db", password=None)
+    params = dict(server.query)
+    host = str(params.pop("host", server.host or ""))
+    port = server.port or params.pop("port", None) or 5432
+    user = server.username or "postgres"
+    urls = {
+        "userinfo": server.set(password="hunter2").render_as_string(hide_password=False),
+        "query": server.update_query_dict({"password": "hunter2"}).render_as_string(hide_password=False),
+        "keywords": f"host={host} port={port} user={user} dbname=no_such_db password=hunter2",
+    }
+    result = _sf(urls[form], "list-jobs")
+    _one_line_error(result, 3, "cannot connect", "***", "does not exist")
+    assert "hunter2" not in result.stderr

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from functools import partial
 
+from pydantic import SecretStr
 from sleepy_factory.config import Settings
 from sleepy_factory.db import wait_for_database
 from sleepy_factory.embedded import forget_url, start_embedded
@@ -21,10 +22,10 @@ log = logging.getLogger(__name__)
 
 def run_dev(settings: Settings, stop: threading.Event, *, concurrency: int) -> None:
     """Start (or reuse) the database, migrate it, run all roles until `stop` is set."""
-    embedded = settings.database_url is None
-    url = start_embedded(settings.data_dir) if embedded else settings.database_url
-    assert url is not None
-    settings = settings.model_copy(update={"database_url": url})
+    configured = settings.database_url
+    embedded = configured is None
+    url = start_embedded(settings.data_dir) if configured is None else configured.get_secret_value()
+    settings = settings.model_copy(update={"database_url": SecretStr(url)})
     # Fail with one clear line (or wait, up to SF_CONNECT_TIMEOUT) before Alembic touches it.
     wait_for_database(url, settings.connect_timeout, stop)
     upgrade(url)

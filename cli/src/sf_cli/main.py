@@ -13,7 +13,7 @@ import psycopg
 import typer
 from sleepy_factory.config import Settings, load_settings
 from sleepy_factory.db import connect, resolve_url
-from sleepy_factory.errors import ShutdownRequested, SleepyFactoryError
+from sleepy_factory.errors import InvalidInputError, ShutdownRequested, SleepyFactoryError
 from sleepy_factory.jobs import (
     DEFAULT_TOPIC,
     get_job,
@@ -25,7 +25,7 @@ from sleepy_factory.jobs import (
 )
 from sleepy_factory.logs import configure_logging
 from sleepy_factory.migrate import upgrade
-from sleepy_factory.pipeline import Format, Status
+from sleepy_factory.pipeline import ALL_STAGES, Format, Status
 from sleepy_factory.runtime import stop_on_signals
 from sleepy_factory.urls import masked
 
@@ -202,16 +202,21 @@ def recovery(
 
 @app.command()
 def worker(
-    stage: Annotated[Stage, typer.Option(envvar="SF_STAGE", help="Which stage this worker runs.")],
+    stage: Annotated[
+        Stage | None, typer.Option(help="Which stage this worker runs [default: SF_STAGE].")
+    ] = None,
     concurrency: Annotated[
-        int, typer.Option(envvar="SF_CONCURRENCY", min=1, max=256, help="Stages run at once.")
-    ] = 1,
+        int | None, typer.Option(min=1, max=256, help="Stages run at once [default: SF_CONCURRENCY or 1].")
+    ] = None,
 ) -> None:
     """Claim and run stages of one kind until SIGTERM/Ctrl+C."""
     from sf_cli.roles import worker_loop
 
     with _role_settings() as settings:
-        worker_loop(settings, _stop_event(), str(stage.value), concurrency)
+        chosen = str(stage.value) if stage is not None else settings.stage
+        if chosen is None:
+            raise InvalidInputError(f"no stage: pass --stage or set SF_STAGE ({', '.join(ALL_STAGES)})")
+        worker_loop(settings, _stop_event(), chosen, concurrency or settings.concurrency)
 
 
 @app.command()
@@ -250,9 +255,9 @@ def bench(
     from sf_cli.bench import BenchOptions, run_bench
 
     settings = load_settings()
-    configure_logging(settings.log_format, default_level="WARNING")
+    configure_logging(settings.log_format, default_level="WARNING", level=settings.log_level)
     url = (
-        settings.database_url
+        (settings.database_url.get_secret_value() if settings.database_url else None)
         or recorded_url(settings.data_dir)
         or start_embedded(settings.data_dir, record=False)
     )
@@ -288,7 +293,7 @@ def _role_settings() -> Iterator[Settings]:
     from sleepy_factory.tracing import shutdown_tracing
 
     settings = load_settings()
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, level=settings.log_level)
     try:
         yield settings
     finally:

@@ -1,36 +1,123 @@
-"""Database URL spellings: SQLAlchemy wants `postgresql+psycopg://`, psycopg wants `postgresql://`."""
+"""Database URL spellings and masking.
+
+SQLAlchemy wants `postgresql+psycopg://`, libpq (psycopg) wants `postgresql://` or a keyword string
+(`host=db dbname=factory password=...`). Masking goes through libpq's own parser, so a password is
+found wherever libpq would find it: the URL's user info, a `password=` query parameter, or a keyword.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+import re
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from psycopg import ProgrammingError
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from sleepy_factory.errors import ConfigError
+
+MASK = "***"
+UNPARSEABLE = "<unparseable DATABASE_URL>"
+_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg"}
+_EXPECTED = "expected postgresql+psycopg://user:pass@host/db or host=... dbname=... keywords"
+
+
+def is_url(text: str) -> bool:
+    """A URL (scheme://...) rather than a libpq keyword string."""
+    return "://" in text
 
 
 def sqlalchemy_url(url: str) -> str:
     """The URL with the psycopg 3 driver named, as SQLAlchemy and Alembic need it."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        raise ConfigError("invalid DATABASE_URL: expected postgresql+psycopg://user:pass@host/db")
+    if not is_url(url):
+        return _url_from_keywords(url)
+    scheme, _, rest = url.partition("://")
     return f"postgresql+psycopg://{rest}" if scheme in {"postgresql", "postgres"} else url
 
 
 def libpq_url(url: str) -> str:
-    """The URL as libpq (psycopg.connect) reads it."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        raise ConfigError("invalid DATABASE_URL: expected postgresql+psycopg://user:pass@host/db")
+    """The URL (or keyword string) as libpq (psycopg.connect) reads it."""
+    if not is_url(url):
+        return url
+    scheme, _, rest = url.partition("://")
     return f"postgresql://{rest}" if scheme.startswith("postgres") else url
+
+
+def parse(url: str) -> dict[str, str]:
+    """The connection parameters libpq reads from `url`; ConfigError (never echoing it) if it cannot."""
+    if is_url(url) and url.partition("://")[0] not in _SCHEMES:
+        raise ConfigError(f"invalid DATABASE_URL: {_EXPECTED}")
+    try:
+        return {k: str(v) for k, v in conninfo_to_dict(libpq_url(url)).items()}
+    except ProgrammingError as exc:
+        raise ConfigError(f"invalid DATABASE_URL: {parse_problem(exc)}") from None
+
+
+def parse_problem(exc: BaseException) -> str:
+    """libpq's complaint about a connection string, minus the quoted pieces that may hold the password."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return re.sub(r'"[^"]*"', '"..."', first)
 
 
 def masked(url: str) -> str:
     """The URL with any password replaced by ***, safe to print and log."""
     try:
+        params = parse(url)
+    except ConfigError:
+        return UNPARSEABLE
+    if "password" not in params:
+        return url
+    if is_url(url):
+        shown = _mask_url_text(url)
+        if shown is not None:
+            return shown
+    # Keyword strings, and any URL whose masked text libpq would not read back as masked.
+    return make_conninfo(**{**params, "password": MASK})
+
+
+def scrubbed(text: str, url: str) -> str:
+    """`text` (say, a driver's error message) with the password of `url` replaced by ***."""
+    try:
+        password = parse(url).get("password")
+    except ConfigError:
+        return text
+    if not password:
+        return text
+    for spelling in {password, quote(password, safe=""), quote(password)}:
+        text = text.replace(spelling, MASK)
+    return text
+
+
+def _mask_url_text(url: str) -> str | None:
+    """The URL with its user-info password and `password` query values replaced; None if that fails."""
+    try:
         parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        user = parts.username or ""
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    except ValueError:
-        return "<unparseable DATABASE_URL>"
+        netloc = parts.netloc
+        if parts.password is not None:
+            userinfo, _, hosts = netloc.rpartition("@")
+            netloc = f"{userinfo.partition(':')[0]}:{MASK}@{hosts}"
+        query = parts.query
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(key == "password" for key, _ in pairs):
+            masked_pairs = [(key, MASK if key == "password" else value) for key, value in pairs]
+            query = urlencode(masked_pairs, safe="*/")
+        # Assembled by hand: urlunsplit drops the empty host of `postgresql:///db?host=/socket`.
+        shown = f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+        reread = parse(shown)
+    except (ValueError, ConfigError):
+        return None
+    return shown if reread.get("password") == MASK else None
+
+
+def _url_from_keywords(keywords: str) -> str:
+    """A SQLAlchemy URL naming the same server as a libpq keyword string."""
+    from sqlalchemy.engine import URL  # only keyword-string users pay for the import
+
+    params = parse(keywords)
+    url = URL.create(
+        "postgresql+psycopg",
+        username=params.pop("user", None),
+        password=params.pop("password", None),
+        database=params.pop("dbname", None),
+        query=params,  # host, port and the rest go to libpq as they are
+    )
+    return url.render_as_string(hide_password=False)
