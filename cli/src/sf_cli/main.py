@@ -14,15 +14,8 @@ import typer
 from sleepy_factory.config import Settings, load_settings
 from sleepy_factory.db import connect, resolve_url
 from sleepy_factory.errors import InvalidInputError, ShutdownRequested, SleepyFactoryError
-from sleepy_factory.jobs import (
-    DEFAULT_TOPIC,
-    get_job,
-    list_jobs,
-    parse_job_id,
-    retry_job,
-    validate_length,
-    validate_topic,
-)
+from sleepy_factory.job_input import validate_length, validate_topic
+from sleepy_factory.jobs import DEFAULT_TOPIC, get_job, list_jobs, parse_job_id, retry_job
 from sleepy_factory.logs import configure_logging
 from sleepy_factory.migrate import upgrade
 from sleepy_factory.pipeline import ALL_STAGES, Format, Status
@@ -36,9 +29,14 @@ from sf_cli.app import JsonFlag, Stage, app, database
 @app.command("new-job")
 def new_job(
     format: Annotated[Format, typer.Option("--format", help="Video format.")] = Format.SHORT,
-    topic: Annotated[str, typer.Option(help="What the video is about.")] = DEFAULT_TOPIC,
+    topic: Annotated[
+        str, typer.Option(help="What the video is about: 1-200 characters, one line, a letter or digit.")
+    ] = DEFAULT_TOPIC,
     length_seconds: Annotated[
-        int | None, typer.Option(help="Target length; defaults depend on the format.")
+        int | None,
+        typer.Option(
+            help="Target length (short 10-59, longform 60-14400, sleepy 60-36000); default per format."
+        ),
     ] = None,
     count: Annotated[int, typer.Option(min=1, max=100_000, help="Create this many identical jobs.")] = 1,
     from_file: Annotated[
@@ -59,8 +57,8 @@ def new_job(
     if from_file is not None:
         requests = read_job_file(from_file)
     else:
-        validate_topic(topic)
-        validate_length(format, length_seconds)
+        topic = validate_topic(topic, label="--topic")
+        validate_length(format, length_seconds, label="--length-seconds")
         requests = [JobRequest(format=format, topic=topic, length_seconds=length_seconds)] * count
     try:
         with database() as conn:
