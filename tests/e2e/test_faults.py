@@ -65,11 +65,13 @@ def test_a_poison_job_ends_in_error_while_other_jobs_flow_and_retry_revives_it(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "requeued: audio"
+    # A fresh budget of SF_MAX_ATTEMPTS=3: three more runs (attempts 4-6), then ERROR again.
     children.wait_until(
-        lambda: stage_row(conn, poison, "audio").attempt == 6,
+        lambda: (row := stage_in(conn, poison, "audio", "ERROR")) is not None and row.attempt == 6,
         30,
-        what="the retried job to use its new budget",
+        what="the retried job to use its new budget and end in ERROR again",
     )
+    assert stage_row(conn, poison, "audio").failures == 3
     shown = json.loads(
         subprocess.run(
             [str(SF), "show-job", str(poison), "--json"],
@@ -79,7 +81,7 @@ def test_a_poison_job_ends_in_error_while_other_jobs_flow_and_retry_revives_it(
             check=True,
         ).stdout
     )
-    assert shown["stages"]["audio"] in {"ERROR", "READY", "RUNNING"}
+    assert shown["stages"] == {"audio": "ERROR", "visuals": "NEW", "render": "NEW"}
     assert "poison topic" in shown["stage_details"][0]["last_error"]
 
 
