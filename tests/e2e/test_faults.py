@@ -30,6 +30,7 @@ def test_a_handler_slower_than_its_lease_keeps_the_lease_and_is_not_rescued(
     children.wait_until(lambda: stage_in(conn, job_id, "audio", "DONE"), 30, what="the slow stage to finish")
     row = stage_row(conn, job_id, "audio")
     assert (row.attempt, row.failures) == (1, 0)  # never requeued, never re-run
+    assert row.finished_at is not None and row.started_at is not None
     assert (row.finished_at - row.started_at).total_seconds() >= 3.5  # it outlived three leases
 
 
