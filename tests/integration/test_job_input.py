@@ -124,6 +124,16 @@ def test_a_batch_file_with_one_bad_line_is_refused_whole_naming_the_line(
     assert _jobs(conn) == []
 
 
+def test_a_csv_with_a_byte_order_mark_reads_like_any_other(
+    conn: psycopg.Connection[Any], db_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "from-a-spreadsheet.csv"
+    path.write_bytes("\ufeffformat,topic\nshort,Gezeitentümpel\n".encode())
+    result = _sf(db_url, "new-job", "--from-file", str(path))
+    assert result.returncode == 0, result.stderr
+    assert [(f, t) for f, t, _ in _jobs(conn)] == [("short", "Gezeitentümpel")]
+
+
 @pytest.mark.parametrize(("topic", "fragment"), BAD_TOPICS, ids=[f"topic{n}" for n in range(len(BAD_TOPICS))])
 def test_the_core_api_refuses_what_the_cli_refuses(
     conn: psycopg.Connection[Any], topic: str, fragment: str

@@ -35,7 +35,8 @@ def read_job_file(path: Path) -> list[JobRequest]:
     if suffix not in {".csv", ".jsonl", ".ndjson"}:
         raise InvalidInputError(f"{path}: expected a .csv or .jsonl file")
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        # utf-8-sig: spreadsheet programs start their CSV exports with a byte-order mark.
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             records = _csv_records(handle) if suffix == ".csv" else _jsonl_records(handle)
             requests = [_request(record, path, line) for line, record in records]
     except FileNotFoundError:
