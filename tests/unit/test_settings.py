@@ -91,6 +91,8 @@ def test_masked_url_hides_the_password() -> None:
         ("postgresql://sf:s3cret@db/factory?password=s3cret", "postgresql://sf:***@db/factory?password=***"),
         ("postgresql://sf:s3%40cret@db/factory", "postgresql://sf:***@db/factory"),
         ("host=db dbname=factory user=sf password=s3cret", "user=sf password=*** dbname=factory host=db"),
+        ("postgresql://sf@db/factory?sslpassword=s3cret", "postgresql://sf@db/factory?sslpassword=***"),
+        ("host=db sslpassword=s3cret password=s3cret", "password=*** host=db sslpassword=***"),
         ("host=db password='s3 cret' dbname=factory", "password=*** dbname=factory host=db"),
     ],
 )

@@ -8,6 +8,7 @@ found wherever libpq would find it: the URL's user info, a `password=` query par
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from psycopg import ProgrammingError
@@ -16,6 +17,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sleepy_factory.errors import ConfigError
 
 MASK = "***"
+# libpq keywords holding a secret: the server password and the passphrase of an SSL client key.
+SECRET_KEYS = frozenset({"password", "sslpassword"})
 UNPARSEABLE = "<unparseable DATABASE_URL>"
 _SCHEMES = {"postgresql", "postgres", "postgresql+psycopg"}
 _EXPECTED = "expected postgresql+psycopg://user:pass@host/db or host=... dbname=... keywords"
@@ -64,31 +67,31 @@ def masked(url: str) -> str:
         params = parse(url)
     except ConfigError:
         return UNPARSEABLE
-    if "password" not in params:
+    secrets = SECRET_KEYS & params.keys()
+    if not secrets:
         return url
     if is_url(url):
-        shown = _mask_url_text(url)
+        shown = _mask_url_text(url, secrets)
         if shown is not None:
             return shown
     # Keyword strings, and any URL whose masked text libpq would not read back as masked.
-    return make_conninfo(**{**params, "password": MASK})
+    return make_conninfo(**{**params, **dict.fromkeys(secrets, MASK)})
 
 
 def scrubbed(text: str, url: str) -> str:
-    """`text` (say, a driver's error message) with the password of `url` replaced by ***."""
+    """`text` (say, a driver's error message) with the secrets of `url` replaced by ***."""
     try:
-        password = parse(url).get("password")
+        params = parse(url)
     except ConfigError:
         return text
-    if not password:
-        return text
-    for spelling in {password, quote(password, safe=""), quote(password)}:
-        text = text.replace(spelling, MASK)
+    for secret in (params[key] for key in SECRET_KEYS & params.keys() if params[key]):
+        for spelling in {secret, quote(secret, safe=""), quote(secret)}:
+            text = text.replace(spelling, MASK)
     return text
 
 
-def _mask_url_text(url: str) -> str | None:
-    """The URL with its user-info password and `password` query values replaced; None if that fails."""
+def _mask_url_text(url: str, secrets: AbstractSet[str]) -> str | None:
+    """The URL with its user-info password and secret query values replaced; None if that fails."""
     try:
         parts = urlsplit(url)
         netloc = parts.netloc
@@ -97,15 +100,15 @@ def _mask_url_text(url: str) -> str | None:
             netloc = f"{userinfo.partition(':')[0]}:{MASK}@{hosts}"
         query = parts.query
         pairs = parse_qsl(query, keep_blank_values=True)
-        if any(key == "password" for key, _ in pairs):
-            masked_pairs = [(key, MASK if key == "password" else value) for key, value in pairs]
+        if any(key in SECRET_KEYS for key, _ in pairs):
+            masked_pairs = [(key, MASK if key in SECRET_KEYS else value) for key, value in pairs]
             query = urlencode(masked_pairs, safe="*/")
         # Assembled by hand: urlunsplit drops the empty host of `postgresql:///db?host=/socket`.
         shown = f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
         reread = parse(shown)
     except (ValueError, ConfigError):
         return None
-    return shown if reread.get("password") == MASK else None
+    return shown if all(reread.get(key) == MASK for key in secrets) else None
 
 
 def _url_from_keywords(keywords: str) -> str:
