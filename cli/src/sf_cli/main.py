@@ -201,10 +201,10 @@ def recovery(
 @app.command()
 def worker(
     stage: Annotated[
-        Stage | None, typer.Option(help="Which stage this worker runs [default: SF_STAGE].")
+        Stage | None, typer.Option(help="Which stage this worker runs (default: SF_STAGE).")
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, max=256, help="Stages run at once [default: SF_CONCURRENCY or 1].")
+        int | None, typer.Option(min=1, max=256, help="Stages run at once (default: SF_CONCURRENCY, else 1).")
     ] = None,
 ) -> None:
     """Claim and run stages of one kind until SIGTERM/Ctrl+C."""
