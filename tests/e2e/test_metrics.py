@@ -68,8 +68,12 @@ def test_roles_report_durations_claim_latency_failures_and_queue_depth(
 
     for stage in ALL_STAGES:
         service = f"sf-worker-{stage}"
+
+        def all_completed(s: str = service) -> bool:
+            return _total(received, "sf.stage.duration", s, outcome="completed") == HEALTHY_JOBS
+
         children.wait_until(
-            lambda s=service: _total(received, "sf.stage.duration", s, outcome="completed") == HEALTHY_JOBS,
+            all_completed,
             10,
             what=f"{service} to report {HEALTHY_JOBS} completed runs",
             describe=lambda: repr(received.latest("sf.stage.duration")),

@@ -69,8 +69,12 @@ def test_a_short_a_longform_and_a_sleepy_video_come_out_playable(
     for stage in ("audio", "visuals", "render"):
         children.start(f"worker-{stage}", "worker", "--stage", stage, env=media_env)
     for job_id in jobs.values():
+
+        def rendered(job_id: str = job_id) -> bool:
+            return conn.execute(ALL_DONE, (job_id,)).fetchone() == (True,)
+
         children.wait_until(
-            lambda job_id=job_id: conn.execute(ALL_DONE, (job_id,)).fetchone() == (True,),
+            rendered,
             300,
             what="the videos to render",
             interval=0.5,
@@ -93,7 +97,7 @@ def test_a_render_killed_midway_is_redone_once_and_its_leftovers_collected(
     # Midway: the render has begun writing its video in its scratch directory.
     children.wait_until(
         lambda: (
-            stage_in(conn, job_id, "render", "RUNNING")  # type: ignore[arg-type]
+            stage_in(conn, job_id, "render", "RUNNING")
             and any((p / ".work" / "render").exists() for _, s, _, p in store.attempt_dirs() if s == "render")
         ),
         120,

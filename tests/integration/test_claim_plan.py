@@ -115,13 +115,34 @@ def test_requeue_expired_scans_the_running_lease_index_not_the_table(big_queue: 
     assert "job_stages" not in _seq_scanned(plan)
 
 
-def test_explaining_the_claim_claims_nothing(big_queue: Conn) -> None:
-    before = big_queue.execute("SELECT count(*) FROM job_stages WHERE status = 'RUNNING'").fetchone()
+def _executed_plan(conn: Conn, query: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The plan as the query really ran (EXPLAIN ANALYZE), inside a transaction rolled back after."""
+    literal = psycopg.ClientCursor(conn).mogrify(query, params)
+    with conn.transaction(force_rollback=True):
+        row = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + literal).fetchone()
+    assert row is not None
+    plan: dict[str, Any] = row[0][0]["Plan"]
+    return plan
 
-    _plan(big_queue, CLAIM, {"stage": "audio", "owner": "w1", "limit": 10, "lease_seconds": 30.0})
 
-    after = big_queue.execute("SELECT count(*) FROM job_stages WHERE status = 'RUNNING'").fetchone()
-    assert after == before
+def test_a_claim_that_runs_reads_only_the_rows_it_claims_from_the_ready_index(big_queue: Conn) -> None:
+    # Executed, not just planned: a filter that slipped out of the index condition (the stage, the
+    # due time) would show as an index scan reading hundreds of READY entries to claim ten.
+    limit = 10
+    running = "SELECT count(*) FROM job_stages WHERE status = 'RUNNING'"
+    before = big_queue.execute(running).fetchone()
+
+    plan = _executed_plan(
+        big_queue, CLAIM, {"stage": "audio", "owner": "w1", "limit": limit, "lease_seconds": 30.0}
+    )
+
+    ready_scans = [n for n in _nodes(plan) if n.get("Index Name") == "ix_job_stages_ready"]
+    assert len(ready_scans) == 1
+    assert ready_scans[0]["Actual Loops"] == 1
+    assert ready_scans[0]["Actual Rows"] == limit  # every entry it read was due and got claimed
+    assert plan["Actual Rows"] == limit  # ten stages came back to the worker, each with its job
+    assert "job_stages" not in _seq_scanned(plan)
+    assert big_queue.execute(running).fetchone() == before  # rolled back: the big queue is unchanged
 
 
 def test_orchestrator_pass_scans_the_new_index_not_the_done_history(big_queue: Conn) -> None:

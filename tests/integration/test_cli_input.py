@@ -50,7 +50,7 @@ def _snapshot(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
         (["show-job", str(uuid.UUID(int=42))], 5, ["no job with id"]),
         (["retry", str(uuid.UUID(int=42))], 5, ["no job with id"]),
         (["show-job", "42; DROP TABLE jobs"], 2, ["not a job id"]),
-        (["new-job", "--format", "short", "--length-seconds", "600"], 2, ["between 1 and 59"]),
+        (["new-job", "--format", "short", "--length-seconds", "600"], 2, ["between 10 and 59"]),
         (["new-job", "--length-seconds", "-5"], 2, ["--length-seconds"]),
         (["new-job", "--format", "longform", "--length-seconds", "999999999"], 2, ["--length-seconds"]),
         (["new-job", "--topic", ""], 2, ["--topic"]),
@@ -75,8 +75,8 @@ def test_bad_input_changes_nothing(
         "tide \"pools\" and 'rock' pools",
         "x'; DROP TABLE jobs; --",
         "🦀 crabs 🌊 of the tide",
-        "sleepy " * 1500,  # ~10 kB
-        "line one\nline two\ttab",
+        "Gezeitentümpel, 潮だまり и приливные лужи",
+        "sleepy " * 28 + "tide",  # 200 characters, the most a topic may have
     ],
 )
 def test_odd_topics_are_stored_verbatim_and_shown_safely(db_url: str, topic: str) -> None:
@@ -110,4 +110,23 @@ def test_an_unknown_database_user_fails_at_once_with_the_password_masked(pg_admi
     url = server.render_as_string(hide_password=False)
     result = _sf(url, "list-jobs")
     _one_line_error(result, 3, "cannot connect", "***")
+    assert "hunter2" not in result.stderr
+
+
+@pytest.mark.parametrize("form", ["userinfo", "query", "keywords"])
+def test_a_missing_database_fails_with_the_password_masked_in_every_url_form(
+    pg_admin_url: str, form: str
+) -> None:
+    server = make_url(sqlalchemy_url(pg_admin_url)).set(database="no_such_db", password=None)
+    params = dict(server.query)
+    host = str(params.pop("host", server.host or ""))
+    port = server.port or params.pop("port", None) or 5432
+    user = server.username or "postgres"
+    urls = {
+        "userinfo": server.set(password="hunter2").render_as_string(hide_password=False),
+        "query": server.update_query_dict({"password": "hunter2"}).render_as_string(hide_password=False),
+        "keywords": f"host={host} port={port} user={user} dbname=no_such_db password=hunter2",
+    }
+    result = _sf(urls[form], "list-jobs")
+    _one_line_error(result, 3, "cannot connect", "***", "does not exist")
     assert "hunter2" not in result.stderr

@@ -18,12 +18,12 @@ Conn = psycopg.Connection[Any]
 
 AWKWARD_TOPICS = {
     "quotes": """it's "quoted" `backticked` and \\back\\slashed""",
-    "sql-injection": "'); DROP TABLE jobs; -- ",
+    "sql-injection": "'); DROP TABLE jobs; --",
     "sql-comment-and-semicolons": "x'; DELETE FROM job_stages WHERE ''='",
     "placeholders": "%s %(topic)s {topic} $1 ?",
     "emoji": "🌊 tide pools 🐙 under a 🌙 moon — with zero-width\u200djoiners 👩‍👩‍👧",
-    "whitespace": "  leading\ttabs\nnew lines\r\nand trailing  ",
-    "ten-kilobytes": ("Ünïcödé tide pool · 潮だまり · " * 400)[:10_240],
+    "inner-whitespace": "wide   gaps\u00a0and\u3000ideographic space",
+    "two-hundred-characters": ("Ünïcödé tide pool · 潮だまり · " * 10)[:200],
 }
 
 
@@ -57,16 +57,18 @@ def test_create_job_inserts_the_job_with_all_stages_new_in_order(conn: Conn) -> 
     assert trace == ({"traceparent": "00-1-2-01"},)
 
 
-@pytest.mark.parametrize("topic", ["", "   ", "nul\x00byte", "x" * 100_001])
+@pytest.mark.parametrize(
+    "topic", ["", "   ", "nul\x00byte", "x" * 201, "  leading\ttabs\nnew lines\r\nand trailing  "]
+)
 def test_invalid_topic_is_rejected_and_nothing_is_inserted(conn: Conn, topic: str) -> None:
-    with pytest.raises(InvalidInputError, match="--topic"):
+    with pytest.raises(InvalidInputError, match="topic"):
         create_job(conn, fmt=Format.SHORT, topic=topic)
 
     assert conn.execute("SELECT count(*) FROM jobs").fetchone() == (0,)
 
 
 def test_topic_that_is_not_valid_utf8_is_rejected_as_invalid_input(conn: Conn) -> None:
-    with pytest.raises(InvalidInputError, match="--topic"):
+    with pytest.raises(InvalidInputError, match="topic must be valid UTF-8"):
         create_job(conn, fmt=Format.SHORT, topic="bad \udcff byte")
 
     assert conn.execute("SELECT count(*) FROM jobs").fetchone() == (0,)

@@ -98,7 +98,11 @@ def test_a_poison_stage_ends_in_error_with_its_exception_and_retry_revives_it(
 
     assert retry_job(conn, job_id) == ["audio"]
     wait_until(
-        lambda: conn.execute(STAGE_ROW, (job_id,)).fetchone()[2] == 2 and handler.calls == 4,
+        lambda: (
+            (r := conn.execute(STAGE_ROW, (job_id,)).fetchone()) is not None
+            and r[2] == 2
+            and handler.calls == 4
+        ),
         20,
         what="the retried stage to run its fresh budget",
     )
@@ -126,8 +130,13 @@ def test_outputs_that_cannot_be_stored_fail_the_run_and_the_worker_carries_on(
     second = _ready_job(conn)
     worker = run_worker(Returns(outputs))
     for job in (job_id, second):
+
+        def failed_for_good(job: object = job) -> tuple[Any, ...] | None:
+            row = conn.execute(STAGE_ROW, (job,)).fetchone()
+            return row if row is not None and row[0] == "ERROR" else None
+
         row = wait_until(
-            lambda job=job: (r := conn.execute(STAGE_ROW, (job,)).fetchone()) and r[0] == "ERROR" and r,
+            failed_for_good,
             20,
             what="both stages to fail for good",
         )

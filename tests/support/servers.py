@@ -15,8 +15,13 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger(__name__)
 
 
+# Only this variable: tests CREATE and DROP databases on the server it names, so a DATABASE_URL
+# left in a developer's shell for a real deployment must never be picked up by accident.
+TEST_SERVER_VARIABLE = "SF_TEST_DATABASE_URL"
+
+
 def admin_url_from_env() -> str | None:
-    url = os.environ.get("SF_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    url = os.environ.get(TEST_SERVER_VARIABLE)
     return libpq_url(url) if url else None
 
 
@@ -32,7 +37,7 @@ class Container:
 def start_container() -> Container | None:
     """A throwaway Postgres container, or None at once when no container engine answers."""
     try:
-        import docker
+        import docker  # type: ignore[import-untyped]  # no stubs needed: one ping, result unused
 
         docker.from_env(timeout=3).ping()
     except Exception as exc:  # no engine, no socket, no permission: all mean "use another server"

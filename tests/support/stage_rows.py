@@ -28,7 +28,7 @@ class StageRow:
     started_at: dt.datetime | None
 
 
-def stage_row(conn: psycopg.Connection[Any], job_id: uuid.UUID, stage: str) -> StageRow:
+def stage_row(conn: psycopg.Connection[Any], job_id: uuid.UUID | str, stage: str) -> StageRow:
     row = conn.execute(STAGE_ROW, {"job_id": job_id, "stage": stage}).fetchone()
     assert row is not None, f"no {stage} stage for job {job_id}"
     return StageRow(*row)
@@ -42,7 +42,9 @@ def status_counts(conn: psycopg.Connection[Any]) -> str:
     return "; ".join(f"{stage}: {' '.join(parts)}" for stage, parts in per_stage.items())
 
 
-def stage_in(conn: psycopg.Connection[Any], job_id: uuid.UUID, stage: str, status: str) -> StageRow | None:
+def stage_in(
+    conn: psycopg.Connection[Any], job_id: uuid.UUID | str, stage: str, status: str
+) -> StageRow | None:
     """The row while it is in `status`, else None: a predicate for `wait_until`."""
     row = stage_row(conn, job_id, stage)
     return row if row.status == status else None

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 
+from pydantic import SecretStr
 from sleepy_factory.config import Settings
 from sleepy_factory.db import wait_for_database
 from sleepy_factory.embedded import embedded_server
@@ -23,19 +24,21 @@ log = logging.getLogger(__name__)
 def run_dev(settings: Settings, stop: threading.Event, *, concurrency: int) -> None:
     """Start (or reuse) the database, migrate it, run all roles until `stop` is set."""
     with _database(settings) as url:
-        _run_roles(settings.model_copy(update={"database_url": url}), stop, concurrency=concurrency)
+        _run_roles(
+            settings.model_copy(update={"database_url": SecretStr(url)}), stop, concurrency=concurrency
+        )
 
 
 def _database(settings: Settings) -> AbstractContextManager[str]:
     """DATABASE_URL if set; else the embedded server, stopped on the way out if no one else uses it."""
     if settings.database_url is not None:
-        return nullcontext(settings.database_url)
+        return nullcontext(settings.database_url.get_secret_value())
     return embedded_server(settings.data_dir)
 
 
 def _run_roles(settings: Settings, stop: threading.Event, *, concurrency: int) -> None:
-    url = settings.database_url
-    assert url is not None
+    assert settings.database_url is not None
+    url = settings.database_url.get_secret_value()
     # Fail with one clear line (or wait, up to SF_CONNECT_TIMEOUT) before Alembic touches it.
     wait_for_database(url, settings.connect_timeout, stop)
     upgrade(url)

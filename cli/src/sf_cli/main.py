@@ -13,19 +13,12 @@ import psycopg
 import typer
 from sleepy_factory.config import Settings, load_settings
 from sleepy_factory.db import connect, resolve_url
-from sleepy_factory.errors import ShutdownRequested, SleepyFactoryError
-from sleepy_factory.jobs import (
-    DEFAULT_TOPIC,
-    get_job,
-    list_jobs,
-    parse_job_id,
-    retry_job,
-    validate_length,
-    validate_topic,
-)
+from sleepy_factory.errors import InvalidInputError, ShutdownRequested, SleepyFactoryError
+from sleepy_factory.job_input import validate_length, validate_topic
+from sleepy_factory.jobs import DEFAULT_TOPIC, get_job, list_jobs, parse_job_id, retry_job
 from sleepy_factory.logs import configure_logging
 from sleepy_factory.migrate import upgrade
-from sleepy_factory.pipeline import Format, Status
+from sleepy_factory.pipeline import ALL_STAGES, Format, Status
 from sleepy_factory.runtime import stop_on_signals
 from sleepy_factory.urls import masked
 
@@ -36,9 +29,14 @@ from sf_cli.app import JsonFlag, Stage, app, database
 @app.command("new-job")
 def new_job(
     format: Annotated[Format, typer.Option("--format", help="Video format.")] = Format.SHORT,
-    topic: Annotated[str, typer.Option(help="What the video is about.")] = DEFAULT_TOPIC,
+    topic: Annotated[
+        str, typer.Option(help="What the video is about: 1-200 characters, one line, a letter or digit.")
+    ] = DEFAULT_TOPIC,
     length_seconds: Annotated[
-        int | None, typer.Option(help="Target length; defaults depend on the format.")
+        int | None,
+        typer.Option(
+            help="Target length (short 10-59, longform 60-14400, sleepy 60-36000); default per format."
+        ),
     ] = None,
     count: Annotated[int, typer.Option(min=1, max=100_000, help="Create this many identical jobs.")] = 1,
     from_file: Annotated[
@@ -59,8 +57,8 @@ def new_job(
     if from_file is not None:
         requests = read_job_file(from_file)
     else:
-        validate_topic(topic)
-        validate_length(format, length_seconds)
+        topic = validate_topic(topic, label="--topic")
+        validate_length(format, length_seconds, label="--length-seconds")
         requests = [JobRequest(format=format, topic=topic, length_seconds=length_seconds)] * count
     try:
         with database() as conn:
@@ -202,16 +200,21 @@ def recovery(
 
 @app.command()
 def worker(
-    stage: Annotated[Stage, typer.Option(envvar="SF_STAGE", help="Which stage this worker runs.")],
+    stage: Annotated[
+        Stage | None, typer.Option(help="Which stage this worker runs (default: SF_STAGE).")
+    ] = None,
     concurrency: Annotated[
-        int, typer.Option(envvar="SF_CONCURRENCY", min=1, max=256, help="Stages run at once.")
-    ] = 1,
+        int | None, typer.Option(min=1, max=256, help="Stages run at once (default: SF_CONCURRENCY, else 1).")
+    ] = None,
 ) -> None:
     """Claim and run stages of one kind until SIGTERM/Ctrl+C."""
     from sf_cli.roles import worker_loop
 
     with _role_settings() as settings:
-        worker_loop(settings, _stop_event(), str(stage.value), concurrency)
+        chosen = str(stage.value) if stage is not None else settings.stage
+        if chosen is None:
+            raise InvalidInputError(f"no stage: pass --stage or set SF_STAGE ({', '.join(ALL_STAGES)})")
+        worker_loop(settings, _stop_event(), chosen, concurrency or settings.concurrency)
 
 
 @app.command()
@@ -250,9 +253,9 @@ def bench(
     from sf_cli.bench import BenchOptions, run_bench
 
     settings = load_settings()
-    configure_logging(settings.log_format, default_level="WARNING")
+    configure_logging(settings.log_format, default_level="WARNING", level=settings.log_level)
     url = (
-        settings.database_url
+        (settings.database_url.get_secret_value() if settings.database_url else None)
         or recorded_url(settings.data_dir)
         or start_embedded(settings.data_dir, record=False)
     )
@@ -288,7 +291,7 @@ def _role_settings() -> Iterator[Settings]:
     from sleepy_factory.tracing import shutdown_tracing
 
     settings = load_settings()
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, level=settings.log_level)
     try:
         yield settings
     finally:

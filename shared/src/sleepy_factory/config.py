@@ -6,10 +6,14 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sleepy_factory.errors import ConfigError
+from sleepy_factory.pipeline import ALL_STAGES
+from sleepy_factory.urls import parse
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class Settings(BaseSettings):
@@ -17,7 +21,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SF_", extra="ignore")
 
-    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # A secret: its repr and str show ********; `.get_secret_value()` only where a connection is made.
+    database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
     data_dir: Path = Path(".sf")
     lease_seconds: float = Field(default=30.0, gt=0, le=86_400)
     max_attempts: int = Field(default=5, ge=1, le=1_000)
@@ -43,16 +48,55 @@ class Settings(BaseSettings):
     health_max_age: float = Field(default=60.0, gt=0, le=86_400)
     log_format: Literal["auto", "text", "json"] = "auto"
 
-    @field_validator("database_url")
+    # --- Settings once read straight from the environment (logging, migrations, `sf worker`) ---
+    # Unset: the command's own default (INFO for the roles, WARNING for `sf bench`).
+    log_level: LogLevel | None = None
+    # Where the Alembic scripts are; unset: `migrations/` at the repository root.
+    migrations_dir: Path | None = None
+    # `sf worker`: the stage it runs (when --stage is not given) and how many at once.
+    stage: str | None = None
+    concurrency: int = Field(default=1, ge=1, le=256)
+
+    @field_validator("log_level", mode="before")
     @classmethod
-    def _known_driver(cls, value: str | None) -> str | None:
+    def _level_in_any_case(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().upper() or None
+        return value
+
+    @field_validator("migrations_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("migrations_dir")
+    @classmethod
+    def _has_alembic_env(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value / "env.py").is_file():
+            raise ValueError("no Alembic env.py in that folder; point it at the migrations folder")
+        return value
+
+    @field_validator("stage", mode="before")
+    @classmethod
+    def _known_stage(cls, value: object) -> object:
+        if value == "":
+            return None
+        if value is not None and value not in ALL_STAGES:
+            raise ValueError(f"must be one of {', '.join(ALL_STAGES)}")
+        return value
+
+    # --- end of the fold-in block ---
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _parseable_url(cls, value: object) -> object:
         if value is None or value == "":
             return None
-        scheme = value.split("://", 1)[0] if "://" in value else ""
-        if scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
-            raise ValueError(
-                f"must start with postgresql+psycopg:// (or postgresql://), got scheme {scheme or '(none)'!r}"
-            )
+        if isinstance(value, str):
+            try:
+                parse(value)  # the same libpq parser that will connect; its message never echoes the URL
+            except ConfigError as exc:
+                raise ValueError(str(exc).removeprefix("invalid DATABASE_URL: ")) from None
         return value
 
 

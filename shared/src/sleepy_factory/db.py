@@ -13,7 +13,7 @@ from psycopg_pool import ConnectionPool
 from sleepy_factory.config import Settings
 from sleepy_factory.embedded import recorded_url
 from sleepy_factory.errors import ConfigError, DatabaseUnavailableError, ShutdownRequested
-from sleepy_factory.urls import libpq_url, masked
+from sleepy_factory.urls import libpq_url, masked, parse_problem, scrubbed
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ NO_DATABASE = (
 
 def resolve_url(settings: Settings) -> str:
     """DATABASE_URL if set, else the URL a running `sf dev` recorded under the data dir."""
-    url = settings.database_url or recorded_url(settings.data_dir)
+    configured = settings.database_url.get_secret_value() if settings.database_url else None
+    url = configured or recorded_url(settings.data_dir)
     if url is None:
         raise ConfigError(NO_DATABASE)
     return url
@@ -36,9 +37,10 @@ def connect(url: str, *, timeout: float = 10.0) -> psycopg.Connection[tuple[obje
     try:
         return psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=max(1, int(timeout)))
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailableError(f"cannot connect to {masked(url)}: {_first_line(exc)}") from None
-    except psycopg.ProgrammingError as exc:  # malformed conninfo
-        raise ConfigError(f"invalid DATABASE_URL {masked(url)}: {_first_line(exc)}") from None
+        reason = scrubbed(_first_line(exc), url)
+        raise DatabaseUnavailableError(f"cannot connect to {masked(url)}: {reason}") from None
+    except psycopg.ProgrammingError as exc:  # malformed conninfo: libpq may quote the password back
+        raise ConfigError(f"invalid DATABASE_URL {masked(url)}: {parse_problem(exc)}") from None
 
 
 def wait_for_database(url: str, timeout: float, stop: threading.Event | None = None) -> None:

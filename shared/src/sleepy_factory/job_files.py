@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from sleepy_factory.errors import InvalidInputError
-from sleepy_factory.jobs import DEFAULT_TOPIC, validate_length, validate_topic
+from sleepy_factory.job_input import validate_format, validate_length, validate_topic
+from sleepy_factory.jobs import DEFAULT_TOPIC
 from sleepy_factory.pipeline import Format
 
 FIELDS = ("format", "topic", "length_seconds")
@@ -34,7 +35,8 @@ def read_job_file(path: Path) -> list[JobRequest]:
     if suffix not in {".csv", ".jsonl", ".ndjson"}:
         raise InvalidInputError(f"{path}: expected a .csv or .jsonl file")
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        # utf-8-sig: spreadsheet programs start their CSV exports with a byte-order mark.
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             records = _csv_records(handle) if suffix == ".csv" else _jsonl_records(handle)
             requests = [_request(record, path, line) for line, record in records]
     except FileNotFoundError:
@@ -70,27 +72,20 @@ def _jsonl_records(handle: Any) -> Iterator[tuple[int, Mapping[str, Any]]]:
         yield line_number, record
 
 
-def _request(record: Mapping[str, Any], path: Path, line: int) -> JobRequest:
+def _request(record: Mapping[Any, Any], path: Path, line: int) -> JobRequest:
     try:
+        if None in record:  # csv.DictReader's key for values beyond the header's columns
+            raise InvalidInputError(f"more values than the header's {len(FIELDS)} columns")
         unknown = set(record) - set(FIELDS)
         if unknown:
             raise InvalidInputError(f"unknown field(s) {sorted(unknown)}")
-        fmt = _format(record.get("format", Format.SHORT.value))
+        fmt = validate_format(record.get("format", Format.SHORT.value))
         length = _length(record.get("length_seconds"))
-        topic = validate_topic(str(record.get("topic", DEFAULT_TOPIC)))
+        topic = validate_topic(record.get("topic", DEFAULT_TOPIC))
         validate_length(fmt, length)
     except InvalidInputError as exc:
         raise InvalidInputError(f"{path}, line {line}: {exc}") from None
     return JobRequest(format=fmt, topic=topic, length_seconds=length)
-
-
-def _format(value: Any) -> Format:
-    try:
-        return Format(str(value))
-    except ValueError:
-        raise InvalidInputError(
-            f"format {value!r} is not one of {', '.join(f.value for f in Format)}"
-        ) from None
 
 
 def _length(value: Any) -> int | None:

@@ -11,16 +11,10 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from sleepy_factory.errors import InvalidInputError, JobNotFoundError
-from sleepy_factory.pipeline import (
-    DEFAULT_LENGTH_SECONDS,
-    MAX_LENGTH_SECONDS,
-    Format,
-    Status,
-    stages_for,
-)
+from sleepy_factory.job_input import validate_format, validate_length, validate_topic
+from sleepy_factory.pipeline import Format, Status, stages_for
 from sleepy_factory.queue.records import Connection
 
-MAX_TOPIC_CHARS = 100_000
 DEFAULT_TOPIC = "tide pools"
 
 # The job row and all its stage rows in one statement, so a job never exists half-created; the
@@ -127,31 +121,6 @@ def parse_job_id(text: str) -> uuid.UUID:
         ) from None
 
 
-def validate_topic(topic: str) -> str:
-    if not topic.strip():
-        raise InvalidInputError("--topic must not be empty")
-    if "\x00" in topic:
-        raise InvalidInputError("--topic must not contain NUL characters")
-    try:
-        topic.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes from the command line arrive as lone surrogates
-        raise InvalidInputError("--topic must be valid UTF-8 text") from None
-    if len(topic) > MAX_TOPIC_CHARS:
-        raise InvalidInputError(f"--topic is {len(topic)} characters; the limit is {MAX_TOPIC_CHARS}")
-    return topic
-
-
-def validate_length(fmt: Format, length_seconds: int | None) -> int:
-    if length_seconds is None:
-        return DEFAULT_LENGTH_SECONDS[fmt]
-    limit = MAX_LENGTH_SECONDS[fmt]
-    if not 1 <= length_seconds <= limit:
-        raise InvalidInputError(
-            f"--length-seconds for a {fmt.value} must be between 1 and {limit}, got {length_seconds}"
-        )
-    return length_seconds
-
-
 def create_job(
     conn: Connection,
     *,
@@ -160,7 +129,12 @@ def create_job(
     length_seconds: int | None = None,
     trace_context: dict[str, str] | None = None,
 ) -> uuid.UUID:
-    """Insert a job with all its stages NEW; the orchestrator takes it from there."""
+    """Insert a job with all its stages NEW; the orchestrator takes it from there.
+
+    Refuses (InvalidInputError, nothing stored) a topic or length outside `job_input`'s limits, so
+    every caller gets the same rules as `sf new-job`.
+    """
+    fmt = validate_format(fmt)
     params = {"length_seconds": validate_length(fmt, length_seconds)}
     rows = conn.execute(
         INSERT_JOB,

@@ -8,7 +8,6 @@ trace id when a span is active, so a log line leads to its trace.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import Any
 
@@ -35,10 +34,11 @@ class _TraceIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(log_format: str = "auto", default_level: str = "INFO") -> None:
-    level = os.environ.get("SF_LOG_LEVEL", default_level).upper()
-    if level not in logging.getLevelNamesMapping():
-        level = default_level
+def configure_logging(
+    log_format: str = "auto", default_level: str = "INFO", level: str | None = None
+) -> None:
+    """Log to stderr at `level` (SF_LOG_LEVEL, validated by Settings), else at `default_level`."""
+    level = level or default_level
     use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler()
     handler.addFilter(_TraceIdFilter())

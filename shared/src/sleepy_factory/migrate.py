@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,8 +21,10 @@ GET_REVISION = "SELECT version_num FROM alembic_version"
 
 def migrations_dir() -> Path:
     """The Alembic script directory: SF_MIGRATIONS_DIR, else `migrations/` at the repository root."""
-    override = os.environ.get("SF_MIGRATIONS_DIR")
-    candidate = Path(override) if override else Path(__file__).resolve().parents[3] / "migrations"
+    from sleepy_factory.config import load_settings  # SF_MIGRATIONS_DIR is checked there, with the rest
+
+    override = load_settings().migrations_dir
+    candidate = override or Path(__file__).resolve().parents[3] / "migrations"
     if not (candidate / "env.py").is_file():
         raise ConfigError(
             f"migrations not found at {candidate}; set SF_MIGRATIONS_DIR to the migrations folder"

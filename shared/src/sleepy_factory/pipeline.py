@@ -37,6 +37,12 @@ MAX_LENGTH_SECONDS: Mapping[Format, int] = {
     Format.LONGFORM: 4 * 3600,
     Format.SLEEPY: 10 * 3600,
 }
+# Lower bound per format: below it a video is a title card and a sentence at most, not the format.
+MIN_LENGTH_SECONDS: Mapping[Format, int] = {
+    Format.SHORT: 10,
+    Format.LONGFORM: 60,
+    Format.SLEEPY: 60,
+}
 DEFAULT_LENGTH_SECONDS: Mapping[Format, int] = {
     Format.SHORT: 45,
     Format.LONGFORM: 17 * 60,
