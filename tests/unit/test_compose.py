@@ -145,7 +145,7 @@ def test_every_loop_is_health_checked_with_sf_health_and_restarted_unless_stoppe
 
     assert role["healthcheck"]["test"] == ["CMD-SHELL", "sf health || exit 1"]
     assert role["restart"] == "unless-stopped"
-    assert role["init"] is True  # reaps children (ffmpeg) and forwards SIGTERM
+    assert role["init"] is True  # reaps children (piper) and forwards SIGTERM
 
 
 def test_migrate_connects_as_the_owner_and_grants_the_application_role(base: Config) -> None:
