@@ -32,6 +32,8 @@ WORKERS = tuple(f"worker-{stage}" for stage in STAGES)
 LOOPS = ("orchestrator", "recovery", *WORKERS)
 SF_PROCESSES = (*LOOPS, "cli")  # everything that runs `sf` and may export traces and metrics
 TEST_PASSWORD = "only-in-this-test-3f9a"
+TEST_APP_PASSWORD = "app-only-in-this-test-7c1e"
+PASSWORDS = {"POSTGRES_PASSWORD": TEST_PASSWORD, "SF_APP_PASSWORD": TEST_APP_PASSWORD}
 
 Config = dict[str, Any]
 
@@ -57,7 +59,7 @@ def run_compose(tmp_path_factory: pytest.TempPathFactory) -> Any:
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(home),
             "DOCKER_CONFIG": str(home / "docker"),  # never read or write the user's ~/.docker
-            **(env if env is not None else {"POSTGRES_PASSWORD": TEST_PASSWORD}),
+            **(env if env is not None else PASSWORDS),
         }
         command = [binary, "--project-directory", str(ROOT), "--env-file", str(empty_env_file)]
         for file in files:
@@ -110,13 +112,13 @@ def test_postgres_is_pinned_to_a_major_kept_in_a_named_volume_and_checked_with_p
     assert "ports" not in postgres
 
 
-def test_migrate_runs_alembic_once_from_the_orchestrator_image_after_postgres_is_healthy(
+def test_migrate_runs_sf_migrate_once_from_the_orchestrator_image_after_postgres_is_healthy(
     base: Config,
 ) -> None:
     services = base["services"]
     migrate = services["migrate"]
 
-    assert migrate["command"] == ["alembic", "upgrade", "head"]
+    assert migrate["command"] == ["sf", "migrate"]
     assert migrate["image"] == services["orchestrator"]["image"]
     assert migrate["build"] == services["orchestrator"]["build"]
     assert migrate["restart"] == "no"
@@ -143,15 +145,29 @@ def test_every_loop_is_health_checked_with_sf_health_and_restarted_unless_stoppe
 
     assert role["healthcheck"]["test"] == ["CMD-SHELL", "sf health || exit 1"]
     assert role["restart"] == "unless-stopped"
-    assert role["init"] is True  # reaps children (ffmpeg) and forwards SIGTERM
+    assert role["init"] is True  # reaps children (piper) and forwards SIGTERM
 
 
-@pytest.mark.parametrize("service", LOOPS)
-def test_every_loop_gets_the_database_url_without_a_password_in_the_file(base: Config, service: str) -> None:
-    url = base["services"][service]["environment"]["DATABASE_URL"]
+def test_migrate_connects_as_the_owner_and_grants_the_application_role(base: Config) -> None:
+    environment = base["services"]["migrate"]["environment"]
 
-    assert url.startswith("postgresql+psycopg://")
-    assert f":{TEST_PASSWORD}@postgres:5432/" in url  # the password came from the environment
+    assert environment["DATABASE_URL"] == f"postgresql+psycopg://sleepy:{TEST_PASSWORD}@postgres:5432/sleepy"
+    assert environment["SF_APP_ROLE"] == "sf_app"
+    assert environment["SF_APP_PASSWORD"] == TEST_APP_PASSWORD
+
+
+@pytest.mark.parametrize("service", SF_PROCESSES)
+def test_every_role_and_the_cli_connect_as_the_application_role_not_the_owner(
+    base: Config, service: str
+) -> None:
+    environment = base["services"][service]["environment"]
+
+    # Both passwords came from the environment; the owner's reaches no service but migrate.
+    assert environment["DATABASE_URL"] == (
+        f"postgresql+psycopg://sf_app:{TEST_APP_PASSWORD}@postgres:5432/sleepy"
+    )
+    assert TEST_PASSWORD not in json.dumps(environment)
+    assert "SF_APP_PASSWORD" not in environment
 
 
 def test_the_three_worker_services_share_one_image_and_take_their_stage_from_sf_stage(base: Config) -> None:
@@ -175,17 +191,23 @@ def test_workers_can_be_scaled_no_fixed_name_no_host_port_one_replica_by_default
 
 
 def test_render_workers_follow_sf_render_workers(run_compose: Any) -> None:
-    config = rendered(run_compose(BASE, env={"POSTGRES_PASSWORD": TEST_PASSWORD, "SF_RENDER_WORKERS": "3"}))
+    config = rendered(run_compose(BASE, env={**PASSWORDS, "SF_RENDER_WORKERS": "3"}))
     replicas = {w: config["services"][w]["deploy"]["replicas"] for w in WORKERS}
 
     assert replicas == {"worker-audio": 1, "worker-visuals": 1, "worker-render": 3}
 
 
-@pytest.mark.parametrize("service", WORKERS)
-def test_workers_get_longer_to_stop_than_their_own_shutdown_grace(base: Config, service: str) -> None:
+@pytest.mark.parametrize("service", LOOPS)
+def test_every_role_gets_longer_to_stop_than_its_own_shutdown_grace(base: Config, service: str) -> None:
     grace = Settings.model_fields["shutdown_grace"].default
 
     assert seconds(base["services"][service]["stop_grace_period"]) >= grace + 5
+
+
+@pytest.mark.parametrize("service", ["postgres", "migrate", "cli"])
+def test_every_other_service_has_an_explicit_stop_grace_period(base: Config, service: str) -> None:
+    # Without one, podman's Docker API stops a container with SIGKILL at once.
+    assert seconds(base["services"][service]["stop_grace_period"]) >= 10
 
 
 def test_the_cli_is_an_on_demand_sf_entrypoint_on_the_orchestrator_image(base: Config) -> None:
@@ -268,21 +290,29 @@ def test_without_tracing_configured_no_role_exports_spans(base: Config) -> None:
         assert not base["services"][service]["environment"].get("OTEL_EXPORTER_OTLP_ENDPOINT")
 
 
-def test_compose_refuses_to_render_without_a_postgres_password(run_compose: Any) -> None:
-    result = run_compose(BASE, env={})
+@pytest.mark.parametrize("required", sorted(PASSWORDS))
+def test_compose_refuses_to_render_without_either_password(run_compose: Any, required: str) -> None:
+    result = run_compose(BASE, env={k: v for k, v in PASSWORDS.items() if k != required})
 
     assert result.returncode != 0
-    assert "POSTGRES_PASSWORD" in result.stderr
+    assert required in result.stderr
 
 
-def test_no_password_literal_is_written_in_the_compose_files() -> None:
-    example_password = re.search(r"^POSTGRES_PASSWORD=(.+)$", ENV_EXAMPLE.read_text(), re.MULTILINE)
+def test_git_ignores_the_env_file_that_holds_the_passwords() -> None:
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+
+    assert ".env" in ignored
+
+
+@pytest.mark.parametrize("variable", sorted(PASSWORDS))
+def test_no_password_literal_is_written_in_the_compose_files(variable: str) -> None:
+    example_password = re.search(rf"^{variable}=(.+)$", ENV_EXAMPLE.read_text(), re.MULTILINE)
     assert example_password is not None
     for file in (BASE, DEV):
         text = file.read_text()
         assert example_password.group(1) not in text
-        for value in re.findall(r"^\s*POSTGRES_PASSWORD:\s*(.*)$", text, re.MULTILINE):
-            assert value.startswith("${POSTGRES_PASSWORD:?"), value  # required, no default
+        for value in re.findall(rf"^\s*{variable}:\s*(.*)$", text, re.MULTILINE):
+            assert value.startswith(f"${{{variable}:?"), value  # required, no default
 
 
 def test_env_example_documents_every_variable_the_compose_files_read(dev: Config) -> None:

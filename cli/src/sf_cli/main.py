@@ -154,12 +154,24 @@ def prune(
 
 @app.command()
 def migrate() -> None:
-    """Create or upgrade the database schema (Alembic, to the newest revision)."""
-    url = resolve_url(load_settings())
+    """Create or upgrade the database schema (Alembic, to the newest revision).
+
+    With SF_APP_ROLE and SF_APP_PASSWORD set, also create that role (or reset its password) and grant
+    it exactly the reads and writes the other roles need, and no schema changes.
+    """
+    from sleepy_factory.grants import app_credentials, grant_app_role
+
+    settings = load_settings()
+    url = resolve_url(settings)
+    credentials = app_credentials(settings)  # a missing password fails before anything changes
     with connect(url):
         pass  # fail with one clear line before Alembic prints a traceback
     upgrade(url)
     typer.echo(f"database {masked(url)} is at the latest schema")
+    if credentials is not None:
+        with connect(url) as conn:
+            grant_app_role(conn, *credentials)
+        typer.echo(f"role {credentials[0]} may read and write the factory's tables, not change the schema")
 
 
 @app.command()

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     health_file: Path = Path(tempfile.gettempdir()) / "sf-health"
     health_max_age: float = Field(default=60.0, gt=0, le=86_400)
     log_format: Literal["auto", "text", "json"] = "auto"
+    # The application role `sf migrate` creates and grants the factory's DML to (grants.py); unset,
+    # migrate grants nothing. A plain lower-case name, so it needs no quoting in an operator's SQL.
+    app_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    app_password: SecretStr | None = None
 
     # --- Settings once read straight from the environment (logging, migrations, `sf worker`) ---
     # Unset: the command's own default (INFO for the roles, WARNING for `sf bench`).
