@@ -141,7 +141,7 @@ def test_a_real_video_is_stored_and_exported_under_folders_named_with_spaces_quo
     env = {**embedded_env, "SF_DATA_DIR": str(data_dir), "SF_HANDLERS": "media"}
     dev = devs.start("dev", "dev", env=env)
     wait_running(devs, dev)
-    job_id = sf_new_job(env, "--topic", "tide pools", "--length-seconds", "5")
+    job_id = sf_new_job(env, "--topic", "tide pools", "--length-seconds", "10")
     url = (data_dir / URL_FILE).read_text().strip()
     with psycopg.connect(url, autocommit=True) as conn:
         devs.wait_until(

@@ -60,7 +60,7 @@ def test_migrate_grants_the_app_role_a_real_media_job_and_the_registry_but_no_dd
         "SF_ARTIFACT_DIR": str(tmp_path / "artifacts"),
     }
 
-    job_id = sf_new_job(app_env, "--format", "short", "--topic", "least privilege", "--length-seconds", "8")
+    job_id = sf_new_job(app_env, "--format", "short", "--topic", "least privilege", "--length-seconds", "10")
     children = Children(app_env, tmp_path)
     try:
         children.start("orchestrator", "orchestrator-loop", "--poll", "0.2")
