@@ -93,7 +93,9 @@ def test_chaos_every_job_done_exactly_once(
     drained = time.monotonic() - started
 
     with psycopg.connect(own_db_url) as conn:
-        statuses = dict(conn.execute("SELECT status, count(*) FROM job_stages GROUP BY 1").fetchall())
+        statuses: dict[str, int] = dict(
+            conn.execute("SELECT status, count(*) FROM job_stages GROUP BY 1").fetchall()
+        )
         stale = conn.execute(
             "SELECT count(*) FROM job_stages WHERE (outputs ->> 'attempt')::int <> attempt"
         ).fetchone()

@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 from sleepy_factory.jobs import get_job, retry_job
+from sleepy_factory.migrate import downgrade, upgrade
 from sleepy_factory.queue import claim, fail, requeue_expired
 
 from tests.support.children import SF
@@ -77,3 +78,25 @@ def test_show_job_shows_lost_leases_beside_failures(conn: Conn, db_url: str) -> 
     header, audio_line = (line for line in text.stdout.splitlines() if line.startswith(("stage", "audio")))
     assert header.split()[3:5] == ["fails", "lost"]
     assert audio_line.split()[3:5] == ["1", "3"]
+
+
+def test_downgrading_0004_counts_lost_leases_as_failures_again(empty_db_url: str) -> None:
+    # Before 0004 a lost lease was a failure: the downgrade must not forget them.
+    upgrade(empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        (job_id,) = insert_jobs(conn, 1)
+        set_stage(conn, job_id, "audio", "READY", failures=1, lease_losses=3)
+
+    downgrade(empty_db_url, "0003_artifacts")
+
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT failures FROM job_stages WHERE job_id = %s AND stage = 'audio'", (job_id,)
+        ).fetchone()
+    assert row == (4,)
+    upgrade(empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert (
+            stage_row(conn, job_id, "audio")["failures"],
+            stage_row(conn, job_id, "audio")["lease_losses"],
+        ) == (4, 0)
