@@ -40,7 +40,7 @@ def test_paused_worker_abandons_its_run_without_writing(
 
     worker.send(signal.SIGSTOP)
     children.wait_until(
-        lambda: requeue_expired(conn, max_attempts=5) == 1,
+        lambda: requeue_expired(conn, max_lease_losses=5) == 1,
         10,
         what="the paused worker's lease to expire and be requeued",
     )

@@ -107,7 +107,7 @@ def test_claim_scans_the_ready_index_not_the_table(big_queue: Conn, stage: str) 
 
 
 def test_requeue_expired_scans_the_running_lease_index_not_the_table(big_queue: Conn) -> None:
-    params = {"batch": 500, "max_attempts": 5}
+    params = {"batch": 500, "max_lease_losses": 20}
 
     plan = _plan(big_queue, REQUEUE_EXPIRED, params)
 

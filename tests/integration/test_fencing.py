@@ -55,7 +55,7 @@ def _fail(conn: Conn, lease: Lease, **overrides: Any) -> Status | None:
 def _recover_and_reclaim(conn: Conn, job_id: uuid.UUID, owner: str) -> Lease:
     """The original run's lease expires, recovery requeues the stage and `owner` claims it anew."""
     expire_lease(conn, job_id, "audio")
-    assert requeue_expired(conn, max_attempts=MAX_ATTEMPTS) == 1
+    assert requeue_expired(conn, max_lease_losses=MAX_ATTEMPTS) == 1
     return _claim_one(conn, job_id, owner)
 
 
@@ -149,7 +149,7 @@ def test_completing_a_batch_writes_only_the_runs_still_held(conn: Conn) -> None:
         c.lease.job_id: c.lease for c in claim(conn, stage="audio", owner="w1", limit=2, lease_seconds=30)
     }
     expire_lease(conn, lost, "audio")
-    requeue_expired(conn, max_attempts=MAX_ATTEMPTS)
+    requeue_expired(conn, max_lease_losses=MAX_ATTEMPTS)
     _claim_one(conn, lost, "w2")
 
     done = complete_many(
@@ -186,7 +186,7 @@ def test_heartbeat_extends_and_returns_exactly_the_leases_still_held(conn: Conn)
         c.lease.job_id: c.lease for c in claim(conn, stage="visuals", owner="w1", limit=3, lease_seconds=5)
     }
     expire_lease(conn, recovered, "visuals")
-    requeue_expired(conn, max_attempts=MAX_ATTEMPTS)
+    requeue_expired(conn, max_lease_losses=MAX_ATTEMPTS)
     # Another owner runs the same attempt number: the owner alone must tell the two apart.
     conn.execute(
         "UPDATE job_stages SET lease_owner = 'w2' WHERE job_id = %s AND stage = 'visuals'",

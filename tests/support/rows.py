@@ -30,6 +30,7 @@ SELECT id FROM job ORDER BY n
 SET_STAGE = """
 UPDATE job_stages
 SET status = %(status)s, attempt = %(attempt)s, failures = %(failures)s,
+    lease_losses = %(lease_losses)s,
     lease_owner = %(owner)s,
     lease_expires_at = CASE WHEN %(owner)s::text IS NULL THEN NULL
                             ELSE now() + make_interval(secs => %(lease_seconds)s) END,
@@ -55,6 +56,7 @@ def set_stage(
     *,
     attempt: int = 0,
     failures: int = 0,
+    lease_losses: int = 0,
     owner: str | None = None,
     lease_seconds: float = 30.0,
     run_after_seconds: float = -1.0,
@@ -72,6 +74,7 @@ def set_stage(
             "status": status,
             "attempt": attempt,
             "failures": failures,
+            "lease_losses": lease_losses,
             "owner": owner,
             "lease_seconds": lease_seconds,
             "run_after_seconds": run_after_seconds,

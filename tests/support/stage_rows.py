@@ -10,7 +10,8 @@ from typing import Any
 import psycopg
 
 STAGE_ROW = """
-SELECT status, attempt, failures, lease_owner, lease_expires_at, last_error, finished_at, started_at
+SELECT status, attempt, failures, lease_owner, lease_expires_at, last_error, finished_at, started_at,
+       lease_losses
 FROM job_stages WHERE job_id = %(job_id)s AND stage = %(stage)s
 """
 STATUS_COUNTS = "SELECT stage, status, count(*) FROM job_stages GROUP BY 1, 2 ORDER BY 1, 2"
@@ -26,6 +27,7 @@ class StageRow:
     last_error: str | None
     finished_at: dt.datetime | None
     started_at: dt.datetime | None
+    lease_losses: int
 
 
 def stage_row(conn: psycopg.Connection[Any], job_id: uuid.UUID | str, stage: str) -> StageRow:

@@ -34,6 +34,7 @@ def _stage_json(stage: StageDetail) -> dict[str, Any]:
         "status": stage.status,
         "attempt": stage.attempt,
         "failures": stage.failures,
+        "lease_losses": stage.lease_losses,
         "lease_owner": stage.lease_owner,
         "lease_expires_at": _iso(stage.lease_expires_at),
         "heartbeat_at": _iso(stage.heartbeat_at),
@@ -65,12 +66,13 @@ def job_detail_text(job: JobSummary) -> str:
         f"created    {job.created_at.isoformat(timespec='seconds')}",
         f"attempts   {job.attempts}",
         "",
-        f"{'stage':<8} {'status':<8} {'attempt':>7} {'fails':>5}  {'lease owner':<36} "
+        f"{'stage':<8} {'status':<8} {'attempt':>7} {'fails':>5} {'lost':>4}  {'lease owner':<36} "
         f"{'lease expires':<29} {'started':<29} {'finished':<29}",
     ]
     for s in job.stage_details:
         lines.append(
-            f"{s.stage:<8} {s.status:<8} {s.attempt:>7} {s.failures:>5}  {s.lease_owner or '-':<36} "
+            f"{s.stage:<8} {s.status:<8} {s.attempt:>7} {s.failures:>5} {s.lease_losses:>4}  "
+            f"{s.lease_owner or '-':<36} "
             f"{_iso(s.lease_expires_at) or '-':<29} {_iso(s.started_at) or '-':<29} "
             f"{_iso(s.finished_at) or '-':<29}"
         )

@@ -17,6 +17,7 @@ from sleepy_factory.health import HealthBeacon
 from sleepy_factory.metrics import FactoryMetrics, meter_for
 from sleepy_factory.registry import Registration, process_id
 from sleepy_factory.runtime import open_role_pool
+from sleepy_factory.session_limits import SessionLimits
 from sleepy_factory.tracing import tracer_for
 from sleepy_factory.wakeup import ORCHESTRATE_CHANNEL, Listener
 
@@ -26,7 +27,9 @@ def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) ->
     pool = open_role_pool(settings, name="orchestrator", size=3, stop=stop)
     wake = threading.Event()
     if settings.notify:
-        Listener(resolve_url(settings), [ORCHESTRATE_CHANNEL], wake, stop).start()
+        Listener(
+            resolve_url(settings), [ORCHESTRATE_CHANNEL], wake, stop, limits=SessionLimits.for_role(settings)
+        ).start()
     registration = Registration(pool, id=process_id("orchestrator"), role="orchestrator").start()
     try:
         role.run_orchestrator(

@@ -167,14 +167,15 @@ def job_view(job: JobSummary, progress: JobProgress) -> RenderableType:
     """The job's stages with status and attempt, and a bar of how many are DONE."""
     heading = Text.assemble(("job ", "bold"), str(job.id), "  ", job.format, "  ", safe_text(job.topic, 60))
     table = Table(box=box.SIMPLE_HEAD)
-    for name in ("stage", "status", "attempt", "failures", "last error"):
-        table.add_column(name, justify="right" if name in ("attempt", "failures") else "left")
+    for name in ("stage", "status", "attempt", "failures", "lost leases", "last error"):
+        table.add_column(name, justify="right" if name in ("attempt", "failures", "lost leases") else "left")
     for s in job.stage_details:
         table.add_row(
             Text(safe_text(s.stage, NAME_WIDTH)),
             Text(s.status, style=STATUS_STYLES.get(s.status, "")),
             Text(str(s.attempt)),
             Text(str(s.failures)),
+            Text(str(s.lease_losses)),
             Text(safe_text(s.last_error or "", 80)),
         )
     bar = Table.grid(padding=(0, 1))

@@ -61,6 +61,19 @@ class Settings(BaseSettings):
     stage: str | None = None
     concurrency: int = Field(default=1, ge=1, le=256)
 
+    # --- Database sessions of the roles (see db.SessionLimits) and the lost-lease budget ---------
+    # Unset timeouts follow SF_LEASE_SECONDS, so a role cut off from its database notices within
+    # one lease; 0 turns one off. Migrations, `sf bench` set-up and CLI commands are not limited.
+    statement_timeout: float | None = Field(default=None, ge=0, le=86_400)
+    lock_timeout: float | None = Field(default=None, ge=0, le=86_400)
+    idle_in_transaction_timeout: float | None = Field(default=None, ge=0, le=86_400)
+    # How long a role waits for any reply before it drops the connection (a half-open socket).
+    reply_timeout: float | None = Field(default=None, ge=0, le=86_400)
+    tcp_keepalives: bool = True
+    # Expired leases (worker killed, hung, or the database away) have their own budget, apart
+    # from handler failures (SF_MAX_ATTEMPTS), so an outage never pushes healthy jobs to ERROR.
+    max_lease_losses: int = Field(default=20, ge=1, le=1_000)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _level_in_any_case(cls, value: object) -> object:

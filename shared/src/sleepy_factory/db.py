@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 import time
+from functools import partial
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -13,6 +14,7 @@ from psycopg_pool import ConnectionPool
 from sleepy_factory.config import Settings
 from sleepy_factory.embedded import recorded_url
 from sleepy_factory.errors import ConfigError, DatabaseUnavailableError, ShutdownRequested
+from sleepy_factory.session_limits import RoleConnection, SessionLimits
 from sleepy_factory.urls import libpq_url, masked, parse_problem, scrubbed
 
 log = logging.getLogger(__name__)
@@ -32,10 +34,25 @@ def resolve_url(settings: Settings) -> str:
     return url
 
 
-def connect(url: str, *, timeout: float = 10.0) -> psycopg.Connection[tuple[object, ...]]:
-    """One autocommit connection; a failure names the (masked) URL."""
+def connect(
+    url: str, *, timeout: float = 10.0, limits: SessionLimits | None = None
+) -> psycopg.Connection[tuple[object, ...]]:
+    """One autocommit connection; a failure names the (masked) URL.
+
+    Roles pass their `limits` (session_limits.py); without them nothing bounds a statement, as
+    migrations, `sf bench` set-up and one-off CLI commands need.
+    """
     try:
-        return psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=max(1, int(timeout)))
+        if limits is None:
+            return psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=max(1, int(timeout)))
+        conn = RoleConnection.connect(
+            libpq_url(url),
+            autocommit=True,
+            connect_timeout=max(1, int(timeout)),
+            **limits.conninfo(libpq_url(url)),
+        )
+        conn.reply_timeout = limits.reply_timeout
+        return conn
     except psycopg.OperationalError as exc:
         reason = scrubbed(_first_line(exc), url)
         raise DatabaseUnavailableError(f"cannot connect to {masked(url)}: {reason}") from None
@@ -73,18 +90,30 @@ def wait_for_database(url: str, timeout: float, stop: threading.Event | None = N
 
 
 def open_pool(
-    url: str, *, max_size: int, name: str
+    url: str, *, max_size: int, name: str, limits: SessionLimits | None = None
 ) -> ConnectionPool[psycopg.Connection[tuple[object, ...]]]:
     """A pool of autocommit connections; each statement is its own transaction unless wrapped.
 
     No check on checkout (that would double an idle worker's queries): a connection broken by a
-    server restart fails its statement, the pool drops it, and the caller's loop retries.
+    server restart, or closed by its reply timeout (`limits`), fails its statement, the pool drops
+    it, and the caller's loop retries.
     """
+    kwargs: dict[str, object] = {"autocommit": True}
+    connection_class: type[psycopg.Connection[tuple[object, ...]]] = psycopg.Connection
+    configure = None
+    if limits is not None:
+        kwargs.update(limits.conninfo(libpq_url(url)))
+        # A server that accepts TCP but never answers must not hold a pool worker for minutes.
+        kwargs["connect_timeout"] = max(2, int(limits.reply_timeout or 10))
+        connection_class = RoleConnection
+        configure = partial(_set_reply_timeout, seconds=limits.reply_timeout)
     pool: ConnectionPool[psycopg.Connection[tuple[object, ...]]] = ConnectionPool(
         libpq_url(url),
         min_size=1,
         max_size=max_size,
-        kwargs={"autocommit": True},
+        kwargs=kwargs,
+        connection_class=connection_class,
+        configure=configure,
         name=name,
         # Fail fast while the server is away: the caller's loop backs off and retries, and logs it.
         timeout=5.0,
@@ -92,6 +121,11 @@ def open_pool(
     )
     pool.open(wait=False)
     return pool
+
+
+def _set_reply_timeout(conn: psycopg.Connection[tuple[object, ...]], *, seconds: float) -> None:
+    if isinstance(conn, RoleConnection):
+        conn.reply_timeout = seconds
 
 
 def _is_permanent(message: str) -> bool:

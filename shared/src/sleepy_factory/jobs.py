@@ -47,7 +47,7 @@ LIST_JOBS_WITH_STATUS = (
 )
 GET_JOB = _SUMMARY + "WHERE j.id = %(id)s GROUP BY j.id"
 GET_STAGES = """
-SELECT stage, status, attempt, failures, lease_owner, lease_expires_at, heartbeat_at,
+SELECT stage, status, attempt, failures, lease_losses, lease_owner, lease_expires_at, heartbeat_at,
        run_after, last_error, started_at, finished_at, outputs
 FROM job_stages WHERE job_id = %(id)s ORDER BY position
 """
@@ -59,7 +59,7 @@ RETRY_JOB = """
 WITH retried AS (
     UPDATE job_stages
     SET status = CASE WHEN status = 'ERROR' THEN 'READY' ELSE 'NEW' END,
-        failures = 0, run_after = now()
+        failures = 0, lease_losses = 0, run_after = now()
     WHERE job_id = %(id)s AND status IN ('ERROR', 'CANCELLED')
       AND (%(stage)s::text IS NULL OR stage = %(stage)s)
     RETURNING stage, status, position
@@ -89,6 +89,7 @@ class StageDetail:
     status: str
     attempt: int
     failures: int
+    lease_losses: int  # runs whose lease expired (worker killed, hung or cut off), not failures
     lease_owner: str | None
     lease_expires_at: dt.datetime | None
     heartbeat_at: dt.datetime | None

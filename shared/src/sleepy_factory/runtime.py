@@ -17,6 +17,7 @@ from sleepy_factory.config import Settings
 from sleepy_factory.db import connect, open_pool, resolve_url, wait_for_database
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.migrate import check_schema
+from sleepy_factory.session_limits import SessionLimits
 from sleepy_factory.urls import masked
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def open_role_pool(settings: Settings, *, name: str, size: int, stop: threading.
     with connect(url) as conn:
         check_schema(conn)
     log.info("%s connected to %s", name, masked(url))
-    return open_pool(url, max_size=size, name=name)
+    return open_pool(url, max_size=size, name=name, limits=SessionLimits.for_role(settings))
 
 
 def stop_on_signals(stop: threading.Event) -> None:

@@ -67,7 +67,7 @@ class JobStage(Base):
             "(status = 'RUNNING') = (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL)",
             name="lease_iff_running",
         ),
-        CheckConstraint("attempt >= 0 AND failures >= 0", name="counters_positive"),
+        CheckConstraint("attempt >= 0 AND failures >= 0 AND lease_losses >= 0", name="counters_positive"),
         # Claim scans only READY rows of one stage, oldest run_after first.
         Index(
             "ix_job_stages_ready",
@@ -92,7 +92,9 @@ class JobStage(Base):
     position: Mapped[int] = mapped_column(SmallInteger)
     status: Mapped[str] = mapped_column(String(16), server_default=text("'NEW'"))
     attempt: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Handler failures and lost leases (expired under recovery) have separate budgets.
     failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    lease_losses: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     lease_owner: Mapped[str | None] = mapped_column(Text)
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -15,6 +15,7 @@ from psycopg import sql
 from sleepy_factory.db import connect
 from sleepy_factory.errors import DatabaseUnavailableError
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker
+from sleepy_factory.session_limits import SessionLimits
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,17 @@ def ready_channel(stage: str) -> str:
 class Listener:
     """A thread holding one LISTEN connection; sets `wake` on every notification."""
 
-    def __init__(self, url: str, channels: list[str], wake: threading.Event, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        url: str,
+        channels: list[str],
+        wake: threading.Event,
+        stop: threading.Event,
+        *,
+        limits: SessionLimits | None = None,
+    ) -> None:
         self._url = url
+        self._limits = limits
         self._channels = channels
         self._wake = wake
         self._stop = stop
@@ -57,7 +67,7 @@ class Listener:
                 self._stop.wait(outage.failed(exc))
 
     def _listen(self, outage: OutageTracker) -> None:
-        with connect(self._url) as conn:
+        with connect(self._url, limits=self._limits) as conn:
             for channel in self._channels:
                 conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
             outage.succeeded()

@@ -30,7 +30,7 @@ def recover_once(
     total = 0
     while True:
         with pool.connection() as conn:
-            requeued = requeue_expired_batch(conn, max_attempts=settings.max_attempts, batch=batch)
+            requeued = requeue_expired_batch(conn, max_lease_losses=settings.max_lease_losses, batch=batch)
         for item in requeued:
             _report(item, tracer)
             metrics.stage_recovered(item.stage, item.status)

@@ -24,6 +24,7 @@ from sleepy_factory.metrics import FactoryMetrics
 from sleepy_factory.queue import ClaimedStage, Lease, claim, heartbeat, release
 from sleepy_factory.registry import process_id
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool, forward_stop
+from sleepy_factory.session_limits import SessionLimits
 from sleepy_factory.wakeup import Listener, ready_channel
 
 from sf_worker.stage_run import StageRun, StageRunner
@@ -78,7 +79,13 @@ class Worker:
         poll = poll or self._settings.poll_seconds
         forward_stop(stop, self._wake)
         if self._settings.notify:
-            Listener(resolve_url(self._settings), [ready_channel(self.stage)], self._wake, stop).start()
+            Listener(
+                resolve_url(self._settings),
+                [ready_channel(self.stage)],
+                self._wake,
+                stop,
+                limits=SessionLimits.for_role(self._settings),
+            ).start()
         threading.Thread(target=self._heartbeat_loop, name=f"heartbeat-{self.stage}", daemon=True).start()
         self._runner.completer.start()
         log.info("worker %s started: stage=%s concurrency=%d", self.owner, self.stage, self._concurrency)
