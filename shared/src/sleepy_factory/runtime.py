@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import random
@@ -53,6 +54,14 @@ def stop_on_signals(stop: threading.Event) -> None:
     for signum in STOP_SIGNALS:
         signal.signal(signum, _noted_by_wakeup_fd)
     threading.Thread(target=_watch_signals, args=(read_fd, stop), name="signals", daemon=True).start()
+    # Python puts the default handlers back while it finalises; a late signal would then kill a
+    # role that has already stopped cleanly, turning its exit 0 into a "killed by SIGTERM".
+    atexit.register(_ignore_stop_signals)
+
+
+def _ignore_stop_signals() -> None:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
