@@ -1,9 +1,10 @@
 """The worker: claim READY stages of one kind, run their handlers outside any transaction, and
 finish each run only while its lease is still held.
 
-Threads: the caller's thread claims and supervises; a pool of `concurrency` threads runs
-handlers (see stage_run.py); one heartbeat thread extends every held lease with a single
-statement every lease/3 and cancels runs whose lease is gone.
+Threads: the caller's thread claims; `concurrency` daemon threads run handlers (see
+run_threads.py and stage_run.py); one heartbeat thread extends every held lease with a single
+statement every lease/3 and cancels runs whose lease is gone; the completer writes finished runs.
+The heartbeat, the completer and the LISTEN thread are supervised: if one dies, the worker halts.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class Worker:
         else:
             self._shutdown(threads)
         log.info("worker %s stopped", self.owner)
+        supervisor.check()
 
     def in_flight(self) -> int:
         with self._lock:
