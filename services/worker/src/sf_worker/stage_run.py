@@ -254,22 +254,26 @@ class StageRunner:
         if seconds is not None:
             self.metrics.stage_finished(run.lease.stage, outcome, seconds)
 
-    def write(self, lease: Lease, statement: Callable[[Connection], T]) -> T | None:
-        """Run a fenced write, retrying through a database outage for at most one lease period.
+    def write(
+        self, lease: Lease, statement: Callable[[Connection], T], *, deadline: float | None = None
+    ) -> T | None:
+        """Run a fenced write, retrying through a database outage for at most one lease period
+        (or until the monotonic `deadline`, when sooner); None when it gave up.
 
-        Past that the lease has surely expired, so the write would be refused anyway.
+        Past a lease the lease has surely expired, so the write would be refused anyway.
         """
-        deadline = time.monotonic() + self._settings.lease_seconds
+        lease_end = time.monotonic() + self._settings.lease_seconds
+        deadline = lease_end if deadline is None else min(deadline, lease_end)
         outage = OutageTracker(f"worker {lease.stage} finishing {lease.job_id}")
         while True:
             try:
-                with self._pool.connection() as conn:
+                with self._pool.connection(timeout=max(0.1, deadline - time.monotonic())) as conn:
                     result = statement(conn)
             except TRANSIENT_DB_ERRORS as exc:
                 if time.monotonic() >= deadline:
                     log.warning("gave up writing: %s", _ids(lease), extra=_fields(lease))
                     return None
-                time.sleep(outage.failed(exc))
+                time.sleep(min(outage.failed(exc), max(0.0, deadline - time.monotonic())))
                 continue
             outage.succeeded()
             return result

@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 STOP_MARGIN_SECONDS = 5.0
 # Runs whose end is being written by someone else: the heartbeat leaves their rows alone.
 SETTLING = (Finisher.COMPLETER, Finisher.SHUTDOWN, Finisher.NOBODY)
+RELEASE_OUTCOME = {
+    True: "back to READY",
+    False: "lease already lost",
+    None: "not written: its lease will expire",
+}
 
 
 def new_owner_id(stage: str) -> str:
@@ -209,12 +214,13 @@ class Worker:
         """Cancel runs still in their handler and put them back to READY without counting a
         failure. A run whose completion is queued is never released: the completer writes it."""
         with self._lock:
-            leftovers = list(self._runs.values())
-        for run in leftovers:
-            if not run.take(Finisher.SHUTDOWN):
-                continue
+            leftovers = [run for run in self._runs.values() if run.take(Finisher.SHUTDOWN)]
+        for run in leftovers:  # all at once: each handler stops its children while we release
             run.cancelled.set()
-            released = self._runner.write(run.lease, partial(release, lease=run.lease))
+        # Releasing is a courtesy (an unreleased lease simply expires): never let an outage stretch it.
+        deadline = time.monotonic() + STOP_MARGIN_SECONDS
+        for run in leftovers:
+            released = self._runner.write(run.lease, partial(release, lease=run.lease), deadline=deadline)
             if not released and not run.lost:  # a loss the heartbeat found was counted then
                 self._metrics.lease_lost(run.lease.stage)
             log.warning(
@@ -222,7 +228,7 @@ class Worker:
                 run.lease.job_id,
                 run.lease.stage,
                 run.lease.attempt,
-                "back to READY" if released else "lease already lost",
+                RELEASE_OUTCOME[released],
             )
 
     def _heartbeat_loop(self) -> None:
