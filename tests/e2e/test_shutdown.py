@@ -81,3 +81,46 @@ def test_sigterm_lets_short_work_finish(conn: psycopg.Connection[Any], children:
     untouched = stage_row(conn, waiting, "audio")
     assert (untouched.status, untouched.attempt) == ("READY", 0), "claimed after SIGTERM"
     assert len(worker.log_lines("completed:")) == 1, worker.tail()
+
+
+LOCK_WAITERS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()
+"""
+
+
+def _lock_waiters(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute(LOCK_WAITERS).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_sigterm_never_releases_a_run_whose_completion_is_queued(
+    conn: psycopg.Connection[Any], db_url: str, children: Children
+) -> None:
+    job_id = create_job(conn, fmt=Format.SHORT, topic="finished, but its completion is held up")
+    promote_ready_stages(conn)
+    worker = _audio_worker(children, sim_seconds=3, grace=4)
+    children.wait_until(lambda: stage_in(conn, job_id, "audio", "RUNNING"), 30, what="audio to be RUNNING")
+    # Hold the row, so the completion the handler hands over waits in the completer.
+    with psycopg.connect(db_url) as blocker:
+        locked = blocker.execute(
+            "SELECT status FROM job_stages WHERE job_id = %s AND stage = 'audio' FOR UPDATE", (job_id,)
+        ).fetchone()
+        assert locked == ("RUNNING",), "the handler finished before the test could hold its row"
+        children.wait_until(lambda: _lock_waiters(conn) >= 1, 30, what="the completion to wait for the row")
+
+        worker.send(signal.SIGTERM)
+        # The fixed worker says it is writing its queued completion; a worker releasing the run
+        # instead queues a second statement on the row.
+        children.wait_until(
+            lambda: worker.log_lines("queued completions") or _lock_waiters(conn) >= 2,
+            30,
+            what="the worker to decide what to do with the queued completion",
+        )
+        blocker.rollback()
+
+    assert worker.wait_exit(30) == 0, worker.tail()
+    row = stage_row(conn, job_id, "audio")
+    assert (row.status, row.attempt, row.failures) == ("DONE", 1, 0)
+    assert worker.log_lines("released at shutdown") == [], worker.tail()
+    assert len(worker.log_lines("completed:")) == 1, worker.tail()

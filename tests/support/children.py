@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TypeVar
@@ -63,11 +63,18 @@ class Children:
         self._log_dir = log_dir
         self._children: list[Child] = []
 
-    def start(self, name: str, *args: str, env: Mapping[str, str] | None = None) -> Child:
+    def start(
+        self,
+        name: str,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        program: Sequence[str] = (str(SF),),
+    ) -> Child:
+        """Run `sf ARGS` (or `program ARGS`, e.g. a script that patches something, then runs sf)."""
         log_path = self._log_dir / f"{name}.log"
         log_file = log_path.open("wb")
         process = subprocess.Popen(
-            [str(SF), *args],
+            [*program, *args],
             env={**self._env, **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=log_file,

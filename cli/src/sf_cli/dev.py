@@ -50,22 +50,29 @@ def _run_roles(settings: Settings, stop: threading.Event, *, concurrency: int) -
     ]
     for stage in ALL_STAGES:
         roles.append((f"worker-{stage}", partial(worker_loop, settings, stop, stage, concurrency)))
-    threads = [threading.Thread(target=_guarded(name, target, stop), name=name) for name, target in roles]
+    failures: list[BaseException] = []
+    threads = [
+        threading.Thread(target=_guarded(name, target, stop, failures), name=name) for name, target in roles
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise failures[0]  # sf dev exits as the first role that died would have on its own
 
 
-def _guarded(name: str, target: Callable[[], None], stop: threading.Event) -> Callable[[], None]:
+def _guarded(
+    name: str, target: Callable[[], None], stop: threading.Event, failures: list[BaseException]
+) -> Callable[[], None]:
     """If one role dies, stop the others too: a half-running dev factory only confuses."""
 
     def run() -> None:
         try:
             target()
-        except BaseException:
+        except BaseException as exc:
             log.exception("%s stopped unexpectedly; stopping sf dev", name)
+            failures.append(exc)  # list.append is atomic; the main thread reads it after joining
             stop.set()
-            raise
 
     return run

@@ -18,6 +18,7 @@ from sleepy_factory.metrics import FactoryMetrics, meter_for
 from sleepy_factory.registry import Registration, process_id
 from sleepy_factory.runtime import open_role_pool
 from sleepy_factory.session_limits import SessionLimits
+from sleepy_factory.supervision import Supervisor
 from sleepy_factory.tracing import tracer_for
 from sleepy_factory.wakeup import ORCHESTRATE_CHANNEL, Listener
 
@@ -25,31 +26,42 @@ from sleepy_factory.wakeup import ORCHESTRATE_CHANNEL, Listener
 def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) -> None:
     role = _role("sf_orchestrator")
     pool = open_role_pool(settings, name="orchestrator", size=3, stop=stop)
+    health = HealthBeacon(settings.health_file)
+    supervisor = Supervisor(stop, health)
     wake = threading.Event()
     if settings.notify:
         Listener(
-            resolve_url(settings), [ORCHESTRATE_CHANNEL], wake, stop, limits=SessionLimits.for_role(settings)
+            resolve_url(settings),
+            [ORCHESTRATE_CHANNEL],
+            wake,
+            stop,
+            supervisor,
+            limits=SessionLimits.for_role(settings),
         ).start()
-    registration = Registration(pool, id=process_id("orchestrator"), role="orchestrator").start()
+    registration = Registration(pool, supervisor, id=process_id("orchestrator"), role="orchestrator")
+    registration.start()
     try:
         role.run_orchestrator(
             pool,
             stop,
             poll,
             tracer=tracer_for("sf-orchestrator"),
-            health=HealthBeacon(settings.health_file),
+            health=health,
             wake=wake,
             metrics=FactoryMetrics(meter_for("sf-orchestrator")),
         )
     finally:
         registration.stop()
         pool.close()
+    supervisor.check()
 
 
 def recovery_loop(settings: Settings, stop: threading.Event, poll: float) -> None:
     role = _role("sf_recovery")
     pool = open_role_pool(settings, name="recovery", size=3, stop=stop)
-    registration = Registration(pool, id=process_id("recovery"), role="recovery").start()
+    health = HealthBeacon(settings.health_file)
+    supervisor = Supervisor(stop, health)
+    registration = Registration(pool, supervisor, id=process_id("recovery"), role="recovery").start()
     try:
         role.run_recovery(
             pool,
@@ -57,12 +69,13 @@ def recovery_loop(settings: Settings, stop: threading.Event, poll: float) -> Non
             stop,
             poll,
             tracer=tracer_for("sf-recovery"),
-            health=HealthBeacon(settings.health_file),
+            health=health,
             metrics=FactoryMetrics(meter_for("sf-recovery")),
         )
     finally:
         registration.stop()
         pool.close()
+    supervisor.check()
 
 
 def recovery_once(settings: Settings) -> int:
@@ -82,6 +95,8 @@ def worker_loop(settings: Settings, stop: threading.Event, stage: str, concurren
     role = _role("sf_worker")
     # Handler threads, the claim loop, the heartbeat, the completer and the registry may each hold one.
     pool = open_role_pool(settings, name=f"worker-{stage}", size=concurrency + 4, stop=stop)
+    health = HealthBeacon(settings.health_file)
+    supervisor = Supervisor(stop, health)
     registration: Registration | None = None
     try:
         worker = role.Worker(
@@ -91,15 +106,18 @@ def worker_loop(settings: Settings, stop: threading.Event, stage: str, concurren
             handler=role.handler_for(stage, settings),
             concurrency=concurrency,
             tracer=tracer_for(f"sf-worker-{stage}"),
-            health=HealthBeacon(settings.health_file),
+            health=health,
             metrics=FactoryMetrics(meter_for(f"sf-worker-{stage}")),
+            supervisor=supervisor,
         )
-        registration = Registration(pool, id=worker.owner, role="worker", stage=stage).start()
+        registration = Registration(pool, supervisor, id=worker.owner, role="worker", stage=stage)
+        registration.start()
         worker.run(stop)
     finally:
         if registration is not None:
             registration.stop()
         pool.close()
+    supervisor.check()
 
 
 def _role(module: str) -> ModuleType:

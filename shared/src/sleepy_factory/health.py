@@ -1,12 +1,16 @@
 """Liveness for container health checks: a loop touches a file after each step that reached the
-database; `sf health` says whether that file is fresh."""
+database; `sf health` says whether that file is fresh and was not marked failed."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 from sleepy_factory.errors import SleepyFactoryError
+
+# A failed beacon's file starts with this; touching it (another loop of the same process) keeps it.
+FAILED = "failed: "
 
 
 class UnhealthyError(SleepyFactoryError):
@@ -17,23 +21,41 @@ class HealthBeacon:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._last = 0.0
+        self._fresh = True  # the first beat rewrites the file: a restarted role starts healthy
+        self._failed = False
 
     def beat(self) -> None:
         """Record that the loop just talked to the database (at most once a second: it is a file write)."""
         now = time.monotonic()
-        if now - self._last < 1.0:
+        if self._failed or now - self._last < 1.0:
             return
         self._last = now
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._path.touch()
+        if self._fresh:
+            self._fresh = False
+            self._path.write_text("")
+        else:
+            self._path.touch()
+
+    def fail(self, reason: str) -> None:
+        """Turn `sf health` red for good: this process is going down and must not look alive."""
+        self._failed = True
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
+        partial.write_text(FAILED + " ".join(reason.split()))
+        partial.replace(self._path)
 
 
 def check_health(path: Path, max_age: float) -> float:
-    """Seconds since the last beat; UnhealthyError when there is none or it is older than max_age."""
+    """Seconds since the last beat; UnhealthyError when there is none, it is older than max_age, or
+    the role marked itself failed."""
     try:
         age = time.time() - path.stat().st_mtime
+        text = path.read_text(errors="replace")
     except FileNotFoundError:
         raise UnhealthyError(f"unhealthy: no heartbeat yet at {path}") from None
+    if text.startswith(FAILED):
+        raise UnhealthyError(f"unhealthy: {text.strip()} ({path})")
     if age > max_age:
         raise UnhealthyError(f"unhealthy: last heartbeat {age:.0f}s ago (limit {max_age:.0f}s) at {path}")
     return age

@@ -11,15 +11,21 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+import psycopg
+from psycopg_pool import PoolTimeout
+
 from sleepy_factory import __version__
 from sleepy_factory.queue.records import Connection
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool
+from sleepy_factory.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
 BEAT_SECONDS = 5.0
 # A process is alive while its last beat is younger than this (three missed beats).
 ALIVE_WITHIN_SECONDS = 3 * BEAT_SECONDS
+# How long stopping waits for a beat in progress.
+STOP_SECONDS = 5.0
 
 REGISTER = """
 INSERT INTO workers (id, role, stage, host, pid, version)
@@ -70,10 +76,13 @@ def list_workers(conn: Connection, *, keep_stopped_seconds: float = 3600) -> lis
 
 
 class Registration:
-    """Registers one process, heartbeats it from a thread until `stop`, and marks it stopped."""
+    """Registers one process, heartbeats it from a supervised thread until `stop`, and marks it stopped."""
 
-    def __init__(self, pool: Pool, *, id: str, role: str, stage: str | None = None) -> None:
+    def __init__(
+        self, pool: Pool, supervisor: Supervisor, *, id: str, role: str, stage: str | None = None
+    ) -> None:
         self._pool = pool
+        self._supervisor = supervisor
         self._params = {
             "id": id,
             "role": role,
@@ -83,34 +92,44 @@ class Registration:
             "version": __version__,
         }
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"registry-{role}", daemon=True)
+        self._thread: threading.Thread | None = None
+        self._statement = REGISTER
 
     def start(self) -> Registration:
-        self._thread.start()
+        self._thread = self._supervisor.start(self._run, name=f"registry-{self._params['role']}")
         return self
 
     def stop(self) -> None:
         self._done.set()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=STOP_SECONDS)
+            if self._thread.is_alive():
+                log.warning("registry thread still busy after %.0fs; not waiting for it", STOP_SECONDS)
+        if self._supervisor.failed.is_set():
+            return  # going down on an error: the entry ages out as not alive
         try:
             with self._pool.connection() as conn:
                 conn.execute(STOPPED, {"id": self._params["id"]})
-        except TRANSIENT_DB_ERRORS:
-            pass  # the entry ages out as not alive; nothing else depends on it
+        except psycopg.Error as exc:  # an outage, or a pool closed early: nothing depends on it
+            log.warning("could not mark this process stopped in the registry: %s", exc)
+        except PoolTimeout:
+            pass  # the entry ages out as not alive
 
     def _run(self) -> None:
         outage = OutageTracker(f"registry {self._params['role']}")
-        statement = REGISTER
         while True:
             try:
-                with self._pool.connection() as conn:
-                    conn.execute(statement, self._params)
-                    if statement is REGISTER:
-                        conn.execute(FORGET_OLD)
-                statement = BEAT
+                self._beat()
                 outage.succeeded()
             except TRANSIENT_DB_ERRORS as exc:
                 outage.failed(exc)
-                statement = REGISTER  # the row may be gone if the database was restored
+                self._statement = REGISTER  # the row may be gone if the database was restored
             if self._done.wait(BEAT_SECONDS):
                 return
+
+    def _beat(self) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(self._statement, self._params)
+            if self._statement is REGISTER:
+                conn.execute(FORGET_OLD)
+        self._statement = BEAT

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import random
 import signal
 import threading
@@ -39,14 +41,50 @@ def open_role_pool(settings: Settings, *, name: str, size: int, stop: threading.
 
 
 def stop_on_signals(stop: threading.Event) -> None:
-    """SIGTERM and SIGINT ask the role to stop gracefully (call from the main thread)."""
+    """SIGTERM and SIGINT ask the role to stop gracefully (call from the main thread).
 
-    def _handler(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
+    A Python signal handler runs between any two bytecodes of the main thread, even while that
+    thread holds a lock, and even inside the handler itself when signals come in a burst; a handler
+    that logs or sets an Event (both take locks) can deadlock the process. So the handler does
+    nothing, Python's C-level handler writes the signal number into a pipe (`set_wakeup_fd`), and a
+    thread reading that pipe logs and sets `stop`.
+    """
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)  # the C handler must never block; a full pipe drops extra signals
+    signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _noted_by_wakeup_fd)
+    threading.Thread(target=_watch_signals, args=(read_fd, stop), name="signals", daemon=True).start()
+    # Python puts the default handlers back while it finalises; a late signal would then kill a
+    # role that has already stopped cleanly, turning its exit 0 into a "killed by SIGTERM".
+    atexit.register(_ignore_stop_signals)
 
-    signal.signal(signal.SIGTERM, _handler)
-    signal.signal(signal.SIGINT, _handler)
+
+def _ignore_stop_signals() -> None:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _noted_by_wakeup_fd(_signum: int, _frame: FrameType | None) -> None:
+    """Nothing to do here: the signal is already in the wake-up pipe (see stop_on_signals)."""
+
+
+def _watch_signals(read_fd: int, stop: threading.Event) -> None:
+    repeated = False
+    while True:
+        for signum in os.read(read_fd, 512):
+            if signum not in STOP_SIGNALS:
+                continue
+            name = signal.Signals(signum).name
+            if not stop.is_set():
+                log.info("received %s, stopping", name)
+                stop.set()
+            elif not repeated:  # one line, however many signals follow
+                repeated = True
+                log.info("received %s again; already stopping", name)
 
 
 class OutageTracker:

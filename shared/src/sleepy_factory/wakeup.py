@@ -16,6 +16,7 @@ from sleepy_factory.db import connect
 from sleepy_factory.errors import DatabaseUnavailableError
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker
 from sleepy_factory.session_limits import SessionLimits
+from sleepy_factory.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def ready_channel(stage: str) -> str:
 
 
 class Listener:
-    """A thread holding one LISTEN connection; sets `wake` on every notification."""
+    """A supervised thread holding one LISTEN connection; sets `wake` on every notification."""
 
     def __init__(
         self,
@@ -44,6 +45,7 @@ class Listener:
         channels: list[str],
         wake: threading.Event,
         stop: threading.Event,
+        supervisor: Supervisor,
         *,
         limits: SessionLimits | None = None,
     ) -> None:
@@ -52,10 +54,10 @@ class Listener:
         self._channels = channels
         self._wake = wake
         self._stop = stop
-        self._thread = threading.Thread(target=self._run, name=f"listen-{'+'.join(channels)}", daemon=True)
+        self._supervisor = supervisor
 
     def start(self) -> Listener:
-        self._thread.start()
+        self._supervisor.start(self._run, name=f"listen-{'+'.join(self._channels)}")
         return self
 
     def _run(self) -> None:

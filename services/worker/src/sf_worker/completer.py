@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 import psycopg
 from sleepy_factory.artifacts import StoredArtifact
 from sleepy_factory.queue import Connection, Finished, Lease, complete_many
+from sleepy_factory.supervision import Supervisor
 
 Run = TypeVar("Run")
 # write(lease, statement) runs a statement through database outages (see StageRunner.write).
@@ -42,15 +43,33 @@ class Completer(Generic[Run]):
         self._owner = owner
         self._handoff = handoff
         self._queue: queue.SimpleQueue[tuple[Finished, Run] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=f"complete-{stage}", daemon=True)
+        self._thread: threading.Thread | None = None
+        self._halted = False
 
-    def start(self) -> None:
-        self._thread.start()
+    def start(self, supervisor: Supervisor) -> None:
+        self._thread = supervisor.start(self._run, name=f"complete-{self._stage}")
 
-    def stop(self) -> None:
-        """Write whatever is queued, then end the thread."""
+    def stop(self, timeout: float) -> bool:
+        """Write whatever is queued, then end the thread; wait at most `timeout` seconds for that.
+
+        False when the writes were still going on at the deadline (their leases then expire, and
+        recovery hands the runs out again).
+        """
         self._queue.put(None)
-        self._thread.join()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning(
+                "completions of %s still being written after %.0fs; not waiting", self._stage, timeout
+            )
+            return False
+        return True
+
+    def halt(self) -> None:
+        """Write nothing more (the worker is going down on an error); leave queued runs to expire."""
+        self._halted = True
+        self._queue.put(None)
 
     def submit(
         self, lease: Lease, outputs: dict[str, Any], run: Run, *, artifacts: tuple[StoredArtifact, ...] = ()
@@ -76,6 +95,8 @@ class Completer(Generic[Run]):
             self._flush(batch)
 
     def _flush(self, batch: list[tuple[Finished, Run]]) -> None:
+        if self._halted:
+            return
         runs = [finished for finished, _ in batch]
         done: set[uuid.UUID] | None = None
         try:

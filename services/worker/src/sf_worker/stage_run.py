@@ -3,6 +3,7 @@ fenced write (complete, fail or release) — or write nothing when the lease was
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import threading
@@ -29,6 +30,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class Finisher(enum.Enum):
+    """Who writes how a run ended. Exactly one may: the first to take the run."""
+
+    HANDLER = "handler"  # its handler thread records a failure or a cancellation
+    COMPLETER = "completer"  # its completion is queued; the heartbeat leaves its row alone
+    SHUTDOWN = "shutdown"  # shutdown hands it back (release) while the handler may still run
+    NOBODY = "nobody"  # the worker is going down on an error: write nothing, let the lease expire
+
+
 @dataclass
 class StageRun:
     claimed: ClaimedStage
@@ -38,13 +48,25 @@ class StageRun:
     ended_at: float | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     lost: bool = False  # the heartbeat found the lease gone: never write for this run
-    abandoned: bool = False  # shutdown released it already: never write for this run
-    completing: bool = False  # handed to the completer; the heartbeat leaves its row alone
+    finisher: Finisher | None = None
     log_fields: dict[str, Any] = field(default_factory=dict)
+    _taking: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def lease(self) -> Lease:
         return self.claimed.lease
+
+    def take(self, finisher: Finisher) -> bool:
+        """Become the one who writes this run's end; False when another already is.
+
+        Without this, shutdown could release a run whose completion was just queued: the finished
+        work would be refused, counted as a lost lease, and run again.
+        """
+        with self._taking:
+            if self.finisher is not None:
+                return False
+            self.finisher = finisher
+            return True
 
     def handler_seconds(self) -> float | None:
         if self.started_at is None:
@@ -126,8 +148,7 @@ class StageRunner:
                 problem = unstorable(outputs)
                 if problem:
                     self._finish_failed(run, f"handler returned outputs that cannot be stored: {problem}")
-                elif not self._discarded(run):
-                    run.completing = True
+                elif self._takes_over(run, Finisher.COMPLETER):
                     self.completer.submit(lease, outputs, run, artifacts=tuple(ctx.published))
                     return True
         return False
@@ -175,7 +196,7 @@ class StageRunner:
 
     def _finish_failed(self, run: StageRun, error: str) -> None:
         lease = run.lease
-        if self._discarded(run):
+        if not self._takes_over(run, Finisher.HANDLER):
             return
         status = self.write(
             lease,
@@ -200,7 +221,7 @@ class StageRunner:
 
     def _finish_cancelled(self, run: StageRun) -> None:
         lease = run.lease
-        if self._discarded(run):
+        if not self._takes_over(run, Finisher.HANDLER):
             return
         released = self.write(lease, lambda conn: release(conn, lease))
         log.warning(
@@ -211,15 +232,17 @@ class StageRunner:
         else:
             self._refused(run)
 
-    def _discarded(self, run: StageRun) -> bool:
-        """True when this run must write nothing (its lease is gone, or shutdown released it); records
-        how it ended."""
+    def _takes_over(self, run: StageRun, finisher: Finisher) -> bool:
+        """True when `finisher` may write this run's end. False when the lease is gone, or shutdown
+        (or a failing worker) took the run first; then records how it ended."""
         if run.lost:
             log.warning("lease lost, result discarded: %s", _ids(run.lease), extra=run.log_fields)
             self._finished(run, LOST)
-        elif run.abandoned:
+            return False
+        if not run.take(finisher):
             self._finished(run, CANCELLED)
-        return run.lost or run.abandoned
+            return False
+        return True
 
     def _refused(self, run: StageRun) -> None:
         """A fenced write found the lease gone before the heartbeat did."""
@@ -231,22 +254,26 @@ class StageRunner:
         if seconds is not None:
             self.metrics.stage_finished(run.lease.stage, outcome, seconds)
 
-    def write(self, lease: Lease, statement: Callable[[Connection], T]) -> T | None:
-        """Run a fenced write, retrying through a database outage for at most one lease period.
+    def write(
+        self, lease: Lease, statement: Callable[[Connection], T], *, deadline: float | None = None
+    ) -> T | None:
+        """Run a fenced write, retrying through a database outage for at most one lease period
+        (or until the monotonic `deadline`, when sooner); None when it gave up.
 
-        Past that the lease has surely expired, so the write would be refused anyway.
+        Past a lease the lease has surely expired, so the write would be refused anyway.
         """
-        deadline = time.monotonic() + self._settings.lease_seconds
+        lease_end = time.monotonic() + self._settings.lease_seconds
+        deadline = lease_end if deadline is None else min(deadline, lease_end)
         outage = OutageTracker(f"worker {lease.stage} finishing {lease.job_id}")
         while True:
             try:
-                with self._pool.connection() as conn:
+                with self._pool.connection(timeout=max(0.1, deadline - time.monotonic())) as conn:
                     result = statement(conn)
             except TRANSIENT_DB_ERRORS as exc:
                 if time.monotonic() >= deadline:
                     log.warning("gave up writing: %s", _ids(lease), extra=_fields(lease))
                     return None
-                time.sleep(outage.failed(exc))
+                time.sleep(min(outage.failed(exc), max(0.0, deadline - time.monotonic())))
                 continue
             outage.succeeded()
             return result

@@ -1,9 +1,10 @@
 """The worker: claim READY stages of one kind, run their handlers outside any transaction, and
 finish each run only while its lease is still held.
 
-Threads: the caller's thread claims and supervises; a pool of `concurrency` threads runs
-handlers (see stage_run.py); one heartbeat thread extends every held lease with a single
-statement every lease/3 and cancels runs whose lease is gone.
+Threads: the caller's thread claims; `concurrency` daemon threads run handlers (see
+run_threads.py and stage_run.py); one heartbeat thread extends every held lease with a single
+statement every lease/3 and cancels runs whose lease is gone; the completer writes finished runs.
+The heartbeat, the completer and the LISTEN thread are supervised: if one dies, the worker halts.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from opentelemetry import trace
@@ -25,11 +25,23 @@ from sleepy_factory.queue import ClaimedStage, Lease, claim, heartbeat, release
 from sleepy_factory.registry import process_id
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool, forward_stop
 from sleepy_factory.session_limits import SessionLimits
+from sleepy_factory.supervision import Supervisor
 from sleepy_factory.wakeup import Listener, ready_channel
 
-from sf_worker.stage_run import StageRun, StageRunner
+from sf_worker.run_threads import RunThreads
+from sf_worker.stage_run import Finisher, StageRun, StageRunner
 
 log = logging.getLogger(__name__)
+
+# How long stopping waits for cancelled handlers to return (and, past a lease, for the completer).
+STOP_MARGIN_SECONDS = 5.0
+# Runs whose end is being written by someone else: the heartbeat leaves their rows alone.
+SETTLING = (Finisher.COMPLETER, Finisher.SHUTDOWN, Finisher.NOBODY)
+RELEASE_OUTCOME = {
+    True: "back to READY",
+    False: "lease already lost",
+    None: "not written: its lease will expire",
+}
 
 
 def new_owner_id(stage: str) -> str:
@@ -50,6 +62,7 @@ class Worker:
         tracer: Tracer | None = None,
         health: HealthBeacon | None = None,
         metrics: FactoryMetrics | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.stage = stage
         self.owner = owner or new_owner_id(stage)
@@ -69,38 +82,47 @@ class Worker:
         self._concurrency = concurrency
         self._min_claim = max(1, concurrency // 4)
         self._health = health
+        self._supervisor = supervisor
         self._runs: dict[Lease, StageRun] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._heartbeats_done = threading.Event()
 
     def run(self, stop: threading.Event, poll: float | None = None) -> None:
-        """Work until `stop` is set, then shut down within SF_SHUTDOWN_GRACE."""
+        """Work until `stop` is set, then shut down within SF_SHUTDOWN_GRACE (plus a few seconds).
+
+        When a background thread dies (see Supervisor) the worker stops at once and writes nothing
+        more: its runs keep their leases until they expire and recovery hands them out again.
+        """
         poll = poll or self._settings.poll_seconds
+        supervisor = self._supervisor or Supervisor(stop, self._health)
         forward_stop(stop, self._wake)
         if self._settings.notify:
-            Listener(
-                resolve_url(self._settings),
-                [ready_channel(self.stage)],
-                self._wake,
-                stop,
-                limits=SessionLimits.for_role(self._settings),
-            ).start()
-        threading.Thread(target=self._heartbeat_loop, name=f"heartbeat-{self.stage}", daemon=True).start()
-        self._runner.completer.start()
+            url = resolve_url(self._settings)
+            limits = SessionLimits.for_role(self._settings)
+            Listener(url, [ready_channel(self.stage)], self._wake, stop, supervisor, limits=limits).start()
+        supervisor.start(self._heartbeat_loop, name=f"heartbeat-{self.stage}")
+        self._runner.completer.start(supervisor)
         log.info("worker %s started: stage=%s concurrency=%d", self.owner, self.stage, self._concurrency)
-        with ThreadPoolExecutor(self._concurrency, thread_name_prefix=f"run-{self.stage}") as executor:
-            self._claim_loop(stop, executor, poll)
-            self._drain(self._settings.shutdown_grace)
-            self._heartbeats_done.set()
-        self._runner.completer.stop()
+        threads = RunThreads(self._concurrency, name=f"run-{self.stage}")
+        try:
+            self._claim_loop(stop, threads, poll)
+        except BaseException as exc:
+            supervisor.fail("claim loop", exc)
+            self._halt(threads)
+            raise
+        if supervisor.failed.is_set():
+            self._halt(threads)
+        else:
+            self._shutdown(threads)
         log.info("worker %s stopped", self.owner)
+        supervisor.check()
 
     def in_flight(self) -> int:
         with self._lock:
             return len(self._runs)
 
-    def _claim_loop(self, stop: threading.Event, executor: ThreadPoolExecutor, poll: float) -> None:
+    def _claim_loop(self, stop: threading.Event, threads: RunThreads, poll: float) -> None:
         outage = OutageTracker(f"worker {self.stage}")
         while not stop.is_set():
             self._wake.clear()
@@ -122,7 +144,7 @@ class Worker:
                 self._beat()
             claimed_at = time.monotonic()
             for item in claimed:
-                self._start(executor, item, claimed_at)
+                self._start(threads, item, claimed_at)
             if claimed and len(claimed) == free:
                 continue  # a full batch: more may be waiting, claim again as slots free up
             self._wake.wait(poll)
@@ -137,11 +159,11 @@ class Worker:
                 lease_seconds=self._settings.lease_seconds,
             )
 
-    def _start(self, executor: ThreadPoolExecutor, item: ClaimedStage, claimed_at: float) -> None:
+    def _start(self, threads: RunThreads, item: ClaimedStage, claimed_at: float) -> None:
         run = StageRun(item, claimed_at=claimed_at)
         with self._lock:
             self._runs[item.lease] = run
-        executor.submit(self._runner.execute, run)
+        threads.submit(partial(self._runner.execute, run))
 
     def _settled(self, run: StageRun) -> None:
         with self._lock:
@@ -152,18 +174,55 @@ class Worker:
         if self._health is not None:
             self._health.beat()
 
-    def _drain(self, grace: float) -> None:
-        """Let in-flight runs finish within `grace`; release whatever still runs after it."""
-        deadline = time.monotonic() + grace
-        while self.in_flight() and time.monotonic() < deadline:
+    def _shutdown(self, threads: RunThreads) -> None:
+        """Let handlers finish within the grace period, hand back what still runs, let the completer
+        write what is queued, and give cancelled handlers a moment to stop their children."""
+        deadline = time.monotonic() + self._settings.shutdown_grace
+        while self._handling() and time.monotonic() < deadline:
             self._wake.wait(min(0.1, max(0.0, deadline - time.monotonic())))
             self._wake.clear()
+        self._release_leftovers()
+        self._heartbeats_done.set()
+        queued = self._queued()
+        if queued:
+            log.info("shutdown: writing %d queued completions", queued)
+        # Past one lease the queued completions would be refused anyway.
+        self._runner.completer.stop(timeout=self._settings.lease_seconds + STOP_MARGIN_SECONDS)
+        threads.stop(timeout=STOP_MARGIN_SECONDS)
+
+    def _halt(self, threads: RunThreads) -> None:
+        """Stop on an error: cancel every run and write nothing; its lease expires and recovery
+        hands it out again (the worker's state is not trusted any more)."""
         with self._lock:
-            leftovers = list(self._runs.values())
-        for run in leftovers:
-            run.abandoned = True
+            runs = list(self._runs.values())
+        for run in runs:
+            run.take(Finisher.NOBODY)
             run.cancelled.set()
-            released = self._runner.write(run.lease, partial(release, lease=run.lease))
+        self._heartbeats_done.set()
+        self._runner.completer.halt()
+        threads.stop(timeout=STOP_MARGIN_SECONDS)
+        log.warning("worker %s halted: %d claimed runs left to expire", self.owner, len(runs))
+
+    def _handling(self) -> int:
+        """Runs whose handler has not handed them to the completer yet."""
+        with self._lock:
+            return sum(1 for run in self._runs.values() if run.finisher is not Finisher.COMPLETER)
+
+    def _queued(self) -> int:
+        with self._lock:
+            return sum(1 for run in self._runs.values() if run.finisher is Finisher.COMPLETER)
+
+    def _release_leftovers(self) -> None:
+        """Cancel runs still in their handler and put them back to READY without counting a
+        failure. A run whose completion is queued is never released: the completer writes it."""
+        with self._lock:
+            leftovers = [run for run in self._runs.values() if run.take(Finisher.SHUTDOWN)]
+        for run in leftovers:  # all at once: each handler stops its children while we release
+            run.cancelled.set()
+        # Releasing is a courtesy (an unreleased lease simply expires): never let an outage stretch it.
+        deadline = time.monotonic() + STOP_MARGIN_SECONDS
+        for run in leftovers:
+            released = self._runner.write(run.lease, partial(release, lease=run.lease), deadline=deadline)
             if not released and not run.lost:  # a loss the heartbeat found was counted then
                 self._metrics.lease_lost(run.lease.stage)
             log.warning(
@@ -171,7 +230,7 @@ class Worker:
                 run.lease.job_id,
                 run.lease.stage,
                 run.lease.attempt,
-                "back to READY" if released else "lease already lost",
+                RELEASE_OUTCOME[released],
             )
 
     def _heartbeat_loop(self) -> None:
@@ -181,7 +240,7 @@ class Worker:
             with self._lock:
                 # Runs being completed are skipped: the completer's multi-row UPDATE must never
                 # meet this one on the same rows in another order (a deadlock).
-                held = {lease for lease, run in self._runs.items() if not (run.abandoned or run.completing)}
+                held = {lease for lease, run in self._runs.items() if run.finisher not in SETTLING}
             if not held:
                 continue
             try:

@@ -20,7 +20,7 @@ from sleepy_factory.pipeline import DEFAULT_LENGTH_SECONDS, Format
 from sleepy_factory.queue import JobSpec
 
 from sf_worker.media import Narration, narrate, prepare_visuals, render, write_script
-from sf_worker.media.errors import MediaError, RenderCancelledError
+from sf_worker.media.errors import MediaCancelledError, MediaError
 
 NARRATION_ARCHIVE = "narration.zip"
 
@@ -51,7 +51,10 @@ class AudioStage:
         work = ctx.workdir()
         script = write_script(job.topic, job.format, _length(job), work)
         _stop_if_cancelled(ctx, stage)
-        narration = narrate(script, work)
+        try:
+            narration = narrate(script, work, should_stop=ctx.cancelled.is_set)
+        except MediaCancelledError as exc:
+            raise StageCancelledError(str(exc)) from exc
         _stop_if_cancelled(ctx, stage)
         archive = work / NARRATION_ARCHIVE
         # Stored, not deflated: WAV barely compresses and the render reads it back at once.
@@ -81,7 +84,7 @@ class RenderStage:
         _stop_if_cancelled(ctx, stage)
         try:
             result = render(narration, ctx.workdir() / "render", should_stop=ctx.cancelled.is_set)
-        except RenderCancelledError as exc:
+        except MediaCancelledError as exc:
             raise StageCancelledError(str(exc)) from exc
         info = result.info
         media = {

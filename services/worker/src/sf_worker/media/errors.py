@@ -11,5 +11,9 @@ class SpeechError(MediaError):
     """A text-to-speech engine is missing or failed."""
 
 
-class RenderCancelledError(MediaError):
+class MediaCancelledError(MediaError):
+    """The caller asked a media step to stop (its lease was lost, or the worker is shutting down)."""
+
+
+class RenderCancelledError(MediaCancelledError):
     """The caller asked a render to stop (its lease was lost, or the worker is shutting down)."""

