@@ -106,3 +106,19 @@ def test_a_role_thread_dying_stops_the_role(
     trigger.touch()
     role.stopping = True
     _assert_died_loudly(role, fault.split("-")[1], sf_env, env)
+
+
+def test_sf_dev_exits_non_zero_when_one_of_its_roles_dies(
+    children: Children, sf_env: dict[str, str], tmp_path: Path
+) -> None:
+    # sf dev runs every role in one process: a role stopped by a dead thread must not end in exit 0.
+    env = _env(tmp_path, SF_HANDLERS="sim")
+    trigger = tmp_path / "fault"
+    program = faulty_sf(trigger, "method", "psycopg:Connection.notifies")
+    dev = children.start("dev", "dev", env=env, program=program)
+    children.wait_until(lambda: len(dev.log_lines("started: stage=")) == 3, 60, what="sf dev to run")
+
+    trigger.touch()
+    dev.stopping = True
+    assert dev.wait_exit(60) == THREAD_DIED, dev.tail()
+    assert dev.log_lines("thread died:"), dev.tail()
