@@ -68,6 +68,13 @@ CROSS JOIN (VALUES ('audio', 0), ('visuals', 1), ('render', 2)) AS s(stage, posi
 """
 
 
+SEQ_SCAN_COST = """
+SELECT relpages * current_setting('seq_page_cost')::float8
+       + reltuples * current_setting('cpu_tuple_cost')::float8
+FROM pg_class WHERE oid = 'job_stages'::regclass
+"""
+
+
 @dataclass(frozen=True)
 class Layout:
     """How many rows of one stage to lay out in each state."""
@@ -146,6 +153,15 @@ class Plan:
     cost: float
     buffers: int  # shared buffers hit or read while executing
 
+    @property
+    def rows_visited(self) -> int:
+        """Rows the scans of job_stages returned, summed over their loops."""
+        return sum(
+            int(node["Actual Rows"]) * int(node["Actual Loops"])
+            for node in self.nodes
+            if node.get("Relation Name") == "job_stages"
+        )
+
     def scans_of(self, relation: str) -> list[tuple[str, str | None]]:
         return [
             (node["Node Type"], node.get("Index Name"))
@@ -167,6 +183,13 @@ def explain(conn: Conn, query: str) -> Plan:
         pending.extend(node.get("Plans", []))
     buffers = int(top["Shared Hit Blocks"]) + int(top["Shared Read Blocks"])
     return Plan(nodes, float(top["Total Cost"]), buffers)
+
+
+def seq_scan_cost(conn: Conn) -> float:
+    """The planner's cost of reading job_stages whole (seq_page_cost and cpu_tuple_cost at defaults)."""
+    row = conn.execute(SEQ_SCAN_COST).fetchone()
+    assert row is not None
+    return float(row[0])
 
 
 def test_depth_counts_due_ready_and_running_rows_of_its_stage(
@@ -195,8 +218,11 @@ def test_depth_stays_on_the_partial_indexes_and_flat_with_a_million_finished_job
 
     started = time.monotonic()
     more = FINISHED_JOBS - FEW_FINISHED_JOBS
-    conn.execute(ARRANGE_HISTORY, {"first": FEW_FINISHED_JOBS + 1, "jobs": more})
-    conn.execute("ANALYZE jobs")
+    with conn.transaction():
+        # A bulk load, as pg_restore does it: the rows reference jobs inserted by the same
+        # statement, so the per-row foreign-key checks (most of the time) are skipped.
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute(ARRANGE_HISTORY, {"first": FEW_FINISHED_JOBS + 1, "jobs": more})
     conn.execute("ANALYZE job_stages")
     arranged_in = time.monotonic() - started
     total = conn.execute("SELECT count(*) FROM job_stages WHERE status = 'DONE'").fetchone()
@@ -211,11 +237,17 @@ def test_depth_stays_on_the_partial_indexes_and_flat_with_a_million_finished_job
                 assert node_type in INDEX_SCANS, (stage, label, scans)
             used = {index for node in plan.nodes if (index := node.get("Index Name"))}
             assert used and used <= PARTIAL_INDEXES, (stage, label, used)
-        # The same pages and the same estimate with 3,000,000 DONE rows as with 30,000: the
-        # partial indexes never held them. A page of slack for the B-tree's shape.
+        # The same work with 3,000,000 DONE rows as with 30,000: the same index entries visited and
+        # the same pages read, because the partial indexes never held a DONE row. (The planner's
+        # estimate moves with ANALYZE's sample of a 3M-row table, where it must guess how few rows
+        # are live, so it is only held far below a sequential scan's.)
         before, after = plans["few"], plans["million"]
+        assert after.rows_visited == before.rows_visited, (stage, before.rows_visited, after.rows_visited)
         assert after.buffers <= before.buffers + 1, (stage, before.buffers, after.buffers)
-        assert after.cost <= 1.1 * before.cost, (stage, before.cost, after.cost)
+        assert after.cost < 0.05 * seq_scan_cost(conn), (stage, after.cost)
         assert depth(keda_conn, query) == LAYOUTS[stage].depth
-        print(f"{stage}: cost {before.cost} -> {after.cost}, buffers {before.buffers} -> {after.buffers}")
+        print(
+            f"{stage}: cost {before.cost} -> {after.cost}, buffers {before.buffers} -> {after.buffers}, "
+            f"rows {before.rows_visited} -> {after.rows_visited}"
+        )
     print(f"arranged {FINISHED_JOBS:,} finished jobs in {arranged_in:.1f} s")
