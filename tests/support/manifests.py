@@ -43,9 +43,15 @@ def kubectl() -> str:
 @cache
 def render(tree: str) -> tuple[Doc, ...]:
     """Every object `kubectl kustomize deploy/kubernetes/<tree>` renders, in its order."""
+    return render_path(KUBERNETES / tree)
+
+
+def render_path(path: Path) -> tuple[Doc, ...]:
+    """The same for a kustomization anywhere (a test's own overlay of the base and a component)."""
+    tree = str(path)
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/nonexistent")}
     done = subprocess.run(
-        [kubectl(), "kustomize", str(KUBERNETES / tree)],
+        [kubectl(), "kustomize", tree],
         capture_output=True,
         text=True,
         env=env,

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]
@@ -23,6 +24,7 @@ from sleepy_factory.pipeline import ALL_STAGES
 
 from tests.support.manifests import (
     BASE,
+    KUBERNETES,
     OVERLAYS,
     TREES,
     Doc,
@@ -31,6 +33,7 @@ from tests.support.manifests import (
     named,
     of_kind,
     render,
+    render_path,
     settings,
 )
 
@@ -356,3 +359,29 @@ def test_render_pods_fit_the_scaled_maximum() -> None:
     ]
     cores = render_scaler["maxReplicaCount"] * quantity(container["resources"]["requests"]["cpu"])
     assert math.isfinite(cores) and cores <= 64
+
+
+def test_behind_pgbouncer_component_sets_transaction_mode_and_a_direct_listen_url(tmp_path: Path) -> None:
+    overlay = tmp_path / "behind-pgbouncer"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+        "kind: Kustomization\n"
+        # Kustomize takes only relative paths to other kustomizations.
+        f"resources: [{os.path.relpath(KUBERNETES / 'overlays' / 'prod', overlay)}]\n"
+        f"components: [{os.path.relpath(KUBERNETES / 'components' / 'behind-pgbouncer', overlay)}]\n"
+    )
+    docs = render_path(overlay)
+    assert settings(docs)["SF_POOL_MODE"] == "transaction"
+    for doc in of_kind(docs, "Deployment"):
+        (container,) = doc["spec"]["template"]["spec"]["containers"]
+        env = {entry["name"]: entry for entry in container["env"]}
+        ref = env["SF_LISTEN_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == "sleepy-factory-db" and ref["optional"] is True, doc["metadata"]["name"]
+        assert ("DATABASE_URL" in env and "SF_STAGE" in env) or "worker" not in doc["metadata"]["name"]
+    job = named(docs, "Job", "sleepy-factory-migrate")
+    names = {entry["name"] for entry in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "SF_LISTEN_DATABASE_URL" not in names, "the migration connects straight to Postgres"
+    for doc in docs:
+        if doc["kind"] not in KEDA_MODELS:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
