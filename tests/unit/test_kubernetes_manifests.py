@@ -385,3 +385,24 @@ def test_behind_pgbouncer_component_sets_transaction_mode_and_a_direct_listen_ur
     for doc in docs:
         if doc["kind"] not in KEDA_MODELS:
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def sync_wave(doc: Doc) -> int:
+    return int(doc["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", "0"))
+
+
+@pytest.mark.parametrize("tree", TREES)
+def test_what_the_migration_needs_syncs_before_it(tree: str) -> None:
+    """Argo CD applies wave by wave: the Job's namespace, account, settings, Secrets and (dev) database
+    must come in an earlier wave, or the Job starts without them."""
+    docs = render(tree)
+    job_wave = sync_wave(named(docs, "Job", "sleepy-factory-migrate"))
+    needed = [
+        doc
+        for doc in docs
+        if doc["kind"] in ("Namespace", "ServiceAccount", "ConfigMap", "Secret")
+        or doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "postgres"
+    ]
+    assert len(needed) >= 2
+    for doc in needed:
+        assert sync_wave(doc) < job_wave, f"{doc['kind']}/{doc['metadata']['name']}"
