@@ -38,6 +38,8 @@ from tests.support.manifests import (
 )
 
 KUBERNETES_VERSION = "1.37"
+# The oldest release the manifests support (PodDisruptionBudget's unhealthyPodEvictionPolicy, 1.27).
+OLDEST_KUBERNETES = "1.27"
 KEDA_MODELS: dict[str, Any] = {"ScaledObject": ScaledObject, "TriggerAuthentication": TriggerAuthentication}
 APP_UID = 10001  # the images' USER
 SECRET_NAMES = re.compile(r"PASSWORD|TOKEN|SECRET|DATABASE_URL|ACCESS_KEY", re.IGNORECASE)
@@ -70,13 +72,14 @@ def test_every_tree_renders(tree: str) -> None:
     assert {"Deployment", "Job", "ScaledObject", "TriggerAuthentication", "PodDisruptionBudget"} <= kinds
 
 
+@pytest.mark.parametrize("version", [OLDEST_KUBERNETES, KUBERNETES_VERSION])
 @pytest.mark.parametrize("tree", TREES)
-def test_core_objects_match_the_kubernetes_schemas(tree: str) -> None:
+def test_core_objects_match_the_kubernetes_schemas(tree: str, version: str) -> None:
     checked = 0
     for doc in render(tree):
         if doc["kind"] in KEDA_MODELS:
             continue
-        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        kubernetes_validate.validate(doc, version, strict=True)
         checked += 1
     assert checked >= 10
 
