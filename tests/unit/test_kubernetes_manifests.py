@@ -409,3 +409,29 @@ def test_what_the_migration_needs_syncs_before_it(tree: str) -> None:
     assert len(needed) >= 2
     for doc in needed:
         assert sync_wave(doc) < job_wave, f"{doc['kind']}/{doc['metadata']['name']}"
+
+
+def selects(policy: Doc, labels: dict[str, str]) -> bool:
+    selector = policy["spec"]["podSelector"]
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", "only In is read here"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("tree", TREES)
+def test_only_the_api_accepts_connections(tree: str) -> None:
+    docs = render(tree)
+    policies = of_kind(docs, "NetworkPolicy")
+    for doc in [*of_kind(docs, "Deployment"), *of_kind(docs, "Job")]:
+        labels = doc["spec"]["template"]["metadata"]["labels"]
+        applied = [p for p in policies if selects(p, labels) and "Ingress" in p["spec"]["policyTypes"]]
+        assert applied, f"{doc['metadata']['name']}: no ingress policy selects it"
+        allowed = [rule for policy in applied for rule in policy["spec"].get("ingress", [])]
+        if doc["metadata"]["name"] == "sleepy-factory-api":
+            assert [p["port"] for rule in allowed for p in rule["ports"]] == ["http"]
+        else:
+            assert allowed == [], f"{doc['metadata']['name']} accepts connections"
