@@ -14,7 +14,7 @@ from sleepy_factory.migrate import upgrade
 from sleepy_factory.pipeline import ALL_STAGES
 from sleepy_factory.urls import masked
 
-from sf_cli.roles import orchestrator_loop, recovery_loop, worker_loop
+from sf_cli.roles import api_server, orchestrator_loop, recovery_loop, worker_loop
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def run_dev(settings: Settings, stop: threading.Event, *, concurrency: int) -> N
     ]
     for stage in ALL_STAGES:
         roles.append((f"worker-{stage}", partial(worker_loop, settings, stop, stage, concurrency)))
+    roles.append(("api", partial(api_server, settings, stop, pick_free_port=True)))  # prints its URL
     threads = [threading.Thread(target=_guarded(name, target, stop), name=name) for name, target in roles]
     for thread in threads:
         thread.start()

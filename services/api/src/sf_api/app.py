@@ -1,0 +1,138 @@
+"""The ASGI application: JSON API, pages, static files and an offline docs page."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sleepy_factory import __version__
+from sleepy_factory.artifacts import LocalStore
+from sleepy_factory.config import Settings, artifact_root
+from sleepy_factory.db import resolve_url
+from sleepy_factory.errors import (
+    DatabaseUnavailableError,
+    InvalidInputError,
+    JobNotFoundError,
+    SleepyFactoryError,
+)
+from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, open_role_pool
+from swagger_ui_bundle import swagger_ui_path
+
+from sf_api import api_routes, page_routes
+from sf_api.config import ApiSettings
+from sf_api.feed import StageFeed
+from sf_api.security import Guard
+from sf_api.services import Services
+
+STATIC = Path(__file__).parent / "static"
+POOL_SIZE = 10
+# Pages run only our own script files: an injected <script> or inline handler never runs.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+# Swagger UI starts itself with one inline script.
+DOCS_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+
+
+def create_app(settings: Settings, api: ApiSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await asyncio.to_thread(open_role_pool, settings, name="api", size=POOL_SIZE)
+        feed = StageFeed(resolve_url(settings), pool)
+        feed.start(asyncio.get_running_loop())
+        app.state.services = Services(
+            settings=settings,
+            api=api,
+            pool=pool,
+            feed=feed,
+            store=LocalStore(artifact_root(settings)),
+            guard=Guard(api.token()),
+        )
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(feed.stop)
+            await asyncio.to_thread(pool.close)
+
+    app = FastAPI(
+        title="Sleepy Factory",
+        version=__version__,
+        summary="Jobs, stages, artifacts and live stage changes of a Sleepy Factory.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.include_router(api_routes.router)
+    app.include_router(page_routes.router)
+    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Sleepy Factory API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(request: Request) -> JSONResponse:
+        svc: Services = request.app.state.services
+        with svc.pool.connection() as conn:
+            conn.execute("SELECT 1")
+        return JSONResponse({"ok": True})
+
+    app.exception_handler(SleepyFactoryError)(_core_error)
+    app.exception_handler(HTTPException)(_http_error)
+    for error in TRANSIENT_DB_ERRORS:
+        app.exception_handler(error)(_database_away)
+    app.middleware("http")(_security_headers)
+    return app
+
+
+async def _core_error(request: Request, exc: Exception) -> Response:
+    status = 400
+    if isinstance(exc, JobNotFoundError):
+        status = 404
+    elif isinstance(exc, DatabaseUnavailableError):
+        status = 503
+    elif not isinstance(exc, InvalidInputError):
+        status = 409
+    return _error(request, status, str(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 401 and not request.url.path.startswith("/api/"):
+        return page_routes.to_login(request)
+    return _error(request, exc.status_code, str(exc.detail))
+
+
+async def _database_away(request: Request, exc: Exception) -> Response:
+    return _error(request, 503, "the database is unavailable; try again shortly")
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=status)
+    return page_routes.error_page(request, status, message)
+
+
+async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    path = request.url.path
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", DOCS_CSP if path == "/docs" else PAGE_CSP)
+    return response
+
