@@ -14,7 +14,9 @@ from sf_cli.app import app
 
 @app.command()
 def api(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (SF_API_HOST, default 127.0.0.1).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (SF_API_HOST, default 127.0.0.1).")
+    ] = None,
     port: Annotated[
         int | None, typer.Option(min=0, max=65_535, help="Port (SF_API_PORT, default 8080).")
     ] = None,

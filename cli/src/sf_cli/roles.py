@@ -11,7 +11,6 @@ import threading
 from types import ModuleType
 
 import typer
-
 from sleepy_factory.config import Settings
 from sleepy_factory.db import resolve_url
 from sleepy_factory.errors import SleepyFactoryError

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -23,7 +22,8 @@ from sleepy_factory.errors import (
     SleepyFactoryError,
 )
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, open_role_pool
-from swagger_ui_bundle import swagger_ui_path
+from starlette.exceptions import HTTPException
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from sf_api import api_routes, page_routes
 from sf_api.config import ApiSettings
@@ -39,7 +39,10 @@ PAGE_CSP = (
     "media-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 # Swagger UI starts itself with one inline script.
-DOCS_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:"
+)
 
 
 def create_app(settings: Settings, api: ApiSettings) -> FastAPI:
@@ -95,7 +98,8 @@ def create_app(settings: Settings, api: ApiSettings) -> FastAPI:
     app.exception_handler(SleepyFactoryError)(_core_error)
     app.exception_handler(HTTPException)(_http_error)
     for error in TRANSIENT_DB_ERRORS:
-        app.exception_handler(error)(_database_away)
+        if issubclass(error, Exception):
+            app.exception_handler(error)(_database_away)
     app.middleware("http")(_security_headers)
     return app
 
@@ -128,11 +132,12 @@ def _error(request: Request, status: int, message: str) -> Response:
     return page_routes.error_page(request, status, message)
 
 
-async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     response = await call_next(request)
     path = request.url.path
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Content-Security-Policy", DOCS_CSP if path == "/docs" else PAGE_CSP)
     return response
-

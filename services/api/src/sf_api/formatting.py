@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+NONE = "\u2013"  # an en dash for "no value"
+
 
 def size(value: int) -> str:
     amount = float(value)
@@ -18,7 +20,7 @@ def size(value: int) -> str:
 
 def seconds(value: float | None) -> str:
     if value is None:
-        return "–"
+        return NONE
     whole = int(value)
     if whole < 60:
         return f"{value:.1f} s" if value < 10 else f"{whole} s"
@@ -30,12 +32,12 @@ def seconds(value: float | None) -> str:
 
 
 def when(value: dt.datetime | None) -> str:
-    return "–" if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return NONE if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def took(start: dt.datetime | None, end: dt.datetime | None) -> str:
     if start is None or end is None:
-        return "–"
+        return NONE
     return seconds((end - start).total_seconds())
 
 
