@@ -56,7 +56,6 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
-    op.execute("ALTER SEQUENCE job_stages_change_seq OWNED BY job_stages.change_seq")
     op.create_index(op.f("ix_job_stages_change_seq"), "job_stages", ["change_seq"], unique=False)
     op.execute(CREATE_FUNCTION)
     op.execute(CREATE_UPDATE_TRIGGER)
@@ -68,4 +67,5 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER job_stages_status_changed ON job_stages")
     op.execute("DROP FUNCTION sf_stage_changed()")
     op.drop_index(op.f("ix_job_stages_change_seq"), table_name="job_stages")
-    op.drop_column("job_stages", "change_seq")  # drops the owned sequence too
+    op.drop_column("job_stages", "change_seq")
+    op.execute("DROP SEQUENCE job_stages_change_seq")
