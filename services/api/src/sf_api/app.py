@@ -21,6 +21,7 @@ from sleepy_factory.errors import (
     JobNotFoundError,
     SleepyFactoryError,
 )
+from sleepy_factory.health import HealthBeacon
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, open_role_pool
 from starlette.exceptions import HTTPException
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
@@ -49,7 +50,7 @@ def create_app(settings: Settings, api: ApiSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await asyncio.to_thread(open_role_pool, settings, name="api", size=POOL_SIZE)
-        feed = StageFeed(resolve_url(settings), pool)
+        feed = StageFeed(resolve_url(settings), pool, HealthBeacon(settings.health_file))
         feed.start(asyncio.get_running_loop())
         app.state.services = Services(
             settings=settings,

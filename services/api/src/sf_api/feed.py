@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 from sleepy_factory.db import connect
 from sleepy_factory.errors import DatabaseUnavailableError
+from sleepy_factory.health import HealthBeacon
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool
 from sleepy_factory.stage_changes import (
     REORDER_WINDOW,
@@ -49,9 +50,10 @@ class Subscription:
 
 
 class StageFeed:
-    def __init__(self, url: str, pool: Pool) -> None:
+    def __init__(self, url: str, pool: Pool, health: HealthBeacon | None = None) -> None:
         self._url = url
         self._pool = pool
+        self._health = health
         self._stop = threading.Event()
         self._subscribers: set[Subscription] = set()
         self._lock = threading.Lock()
@@ -104,6 +106,8 @@ class StageFeed:
                 if any(True for _ in conn.notifies(timeout=POLL_SECONDS, stop_after=1)):
                     self._stop.wait(0.05)  # let a burst of commits land: one read for all of them
                 self._read_changes()
+                if self._health is not None:  # `sf health`: this role still reaches the database
+                    self._health.beat()
 
     def _read_changes(self) -> None:
         after = max(0, self.cursor - REORDER_WINDOW)
