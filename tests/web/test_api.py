@@ -162,9 +162,9 @@ def test_artifact_download_supports_range_and_content_types(
 
 
 def test_artifacts_are_served_only_from_registered_rows_inside_the_store(
-    api: ApiServer, web_conn: Conn, tmp_path: Path
+    api: ApiServer, web_conn: Conn
 ) -> None:
-    secret = tmp_path / "secret.txt"
+    secret = api.artifact_dir.parent / "secret.txt"  # just outside the store
     secret.write_text("not for the web", encoding="utf-8")
     with api.client() as http:
         job_id = http.post("/api/jobs", json={"topic": "owls"}).json()["ids"][0]

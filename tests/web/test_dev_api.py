@@ -1,0 +1,38 @@
+"""`sf dev` starts the dashboard too, says where, and moves off a port that is taken."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import httpx
+
+from tests.support.children import Children
+
+
+def test_sf_dev_prints_the_dashboard_url_and_picks_a_free_port_when_its_port_is_taken(
+    sf_env: dict[str, str], tmp_path: Path
+) -> None:
+    children = Children(sf_env, tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        try:
+            dev = children.start("dev", "dev", "--concurrency", "1", env={"SF_API_PORT": str(busy)})
+            line = children.wait_for_log(dev, "dashboard and API: http://", 60)
+            match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+            assert match is not None, line
+            port = int(match.group(1))
+            assert port != busy
+
+            def answers() -> bool:
+                try:
+                    return httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            children.wait_until(answers, 60, what="the dashboard started by sf dev to answer")
+        finally:
+            children.close()
