@@ -1,8 +1,10 @@
-"""`sf dev` starts the dashboard too, says where, and moves off a port that is taken."""
+"""`sf dev` starts the dashboard too, says where, moves off a port that is taken, and stops it
+promptly even while browsers hold event streams open."""
 
 from __future__ import annotations
 
 import re
+import signal
 import socket
 from pathlib import Path
 
@@ -34,5 +36,13 @@ def test_sf_dev_prints_the_dashboard_url_and_picks_a_free_port_when_its_port_is_
                     return False
 
             children.wait_until(answers, 60, what="the dashboard started by sf dev to answer")
+
+            # Stopping sf dev ends an open event stream at once instead of waiting it out.
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as browser:
+                browser.sendall(b"GET /api/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                children.wait_until(lambda: b"event: hello" in browser.recv(4096), 30, what="the stream")
+                dev.send(signal.SIGTERM)
+                assert dev.wait_exit(60) == 0
+            assert "graceful shutdown exceeded" not in dev.log()
         finally:
             children.close()

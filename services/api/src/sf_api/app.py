@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -46,7 +47,9 @@ DOCS_CSP = (
 )
 
 
-def create_app(settings: Settings, api: ApiSettings) -> FastAPI:
+def create_app(settings: Settings, api: ApiSettings, stopping: threading.Event | None = None) -> FastAPI:
+    """The application; `stopping`, once set, ends every open event stream (server shutdown)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await asyncio.to_thread(open_role_pool, settings, name="api", size=POOL_SIZE)
@@ -59,6 +62,7 @@ def create_app(settings: Settings, api: ApiSettings) -> FastAPI:
             feed=feed,
             store=LocalStore(artifact_root(settings)),
             guard=Guard(api.token()),
+            stopping=stopping or threading.Event(),
         )
         try:
             yield

@@ -55,7 +55,7 @@ async def stage_events(
             for change in missed:
                 if job is None or change.job_id == job:
                     yield change_event(change)
-        while not await request.is_disconnected():
+        while not svc.stopping.is_set() and not await request.is_disconnected():
             if subscription.lagging:
                 yield ServerSentEvent(event="reset", data="{}")
                 return

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
+from collections.abc import Iterator
 
 import uvicorn
 from sleepy_factory.config import Settings
@@ -31,10 +33,19 @@ def free_port(host: str, preferred: int) -> int:
     raise OSError(f"no free port on {host}")
 
 
-def build_server(settings: Settings, api: ApiSettings, *, port: int) -> uvicorn.Server:
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: the caller's `stop` event is the one way to stop,
+    whether SIGTERM reached `sf api` or `sf dev` is stopping all its roles."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def build_server(settings: Settings, api: ApiSettings, *, port: int, stop: threading.Event) -> uvicorn.Server:
     check_bind(api)
     config = uvicorn.Config(
-        create_app(settings, api),
+        create_app(settings, api, stop),
         host=api.api_host,
         port=port,
         log_config=None,  # keep the role's logging setup
@@ -42,7 +53,7 @@ def build_server(settings: Settings, api: ApiSettings, *, port: int) -> uvicorn.
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         proxy_headers=False,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 def url_of(api: ApiSettings, port: int) -> str:
@@ -52,10 +63,9 @@ def url_of(api: ApiSettings, port: int) -> str:
 
 def serve(settings: Settings, api: ApiSettings, stop: threading.Event, *, port: int) -> None:
     """Serve until `stop` is set (SIGTERM/Ctrl+C through the CLI's handlers)."""
-    server = build_server(settings, api, port=port)
-    # In the main thread uvicorn handles SIGTERM/SIGINT itself; in `sf dev` (a thread) `stop` ends it.
+    server = build_server(settings, api, port=port, stop=stop)
 
-    def watch() -> None:
+    def watch() -> None:  # open event streams see `stop` too and end, so shutdown is quick
         stop.wait()
         server.should_exit = True
 

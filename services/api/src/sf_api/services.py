@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ class Services:
     feed: StageFeed
     store: LocalStore
     guard: Guard
+    stopping: threading.Event  # set when the server shuts down: event streams end
 
 
 def services(request: Request) -> Services:
