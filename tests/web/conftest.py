@@ -20,6 +20,8 @@ from tests.support.api_server import ApiServer, start_api
 from tests.support.children import Children
 from tests.support.servers import database_url
 
+JAEGER = "http://jaeger.test:16686"
+
 
 @pytest.fixture(scope="module")
 def web_db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
@@ -61,7 +63,7 @@ def web_children(web_env: dict[str, str], web_dir: Path) -> Iterator[Children]:
 
 @pytest.fixture(scope="module")
 def api(web_children: Children, web_dir: Path) -> ApiServer:
-    return start_api(web_children, web_dir / "artifacts")
+    return start_api(web_children, web_dir / "artifacts", env={"SF_JAEGER_URL": JAEGER})
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from tests.support.api_server import ApiServer, register_file
 from tests.support.children import SF
+from tests.web.conftest import JAEGER
 
 Conn = psycopg.Connection[Any]
 
@@ -283,3 +285,18 @@ def test_docs_page_and_openapi_are_served_locally(api: ApiServer) -> None:
     assert "cdn" not in docs.text.lower()
     assert script.status_code == 200
     assert "/api/jobs/{job_id}/artifacts/{stage}/{kind}" in schema["paths"]
+
+
+def test_a_traced_job_links_its_trace_in_jaeger(api: ApiServer, web_conn: Conn) -> None:
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    with api.client() as http:
+        job_id = http.post("/api/jobs", json={"topic": "owls"}).json()["ids"][0]
+        web_conn.execute(
+            "UPDATE jobs SET trace_context = %s WHERE id = %s",
+            [Jsonb({"traceparent": f"00-{trace}-00f067aa0ba902b7-01"}), job_id],
+        )
+        shown = http.get(f"/api/jobs/{job_id}").json()
+        page = http.get(f"/jobs/{job_id}").text
+    assert shown["trace_id"] == trace
+    assert shown["trace_url"] == f"{JAEGER}/trace/{trace}"
+    assert f'href="{JAEGER}/trace/{trace}"' in page
