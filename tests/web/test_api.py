@@ -300,3 +300,38 @@ def test_a_traced_job_links_its_trace_in_jaeger(api: ApiServer, web_conn: Conn) 
     assert shown["trace_id"] == trace
     assert shown["trace_url"] == f"{JAEGER}/trace/{trace}"
     assert f'href="{JAEGER}/trace/{trace}"' in page
+
+
+def _logged_in_browser(api: ApiServer) -> tuple[httpx.Client, str]:
+    """A client that logged in through the form, and the CSRF value its pages carry."""
+    http = httpx.Client(base_url=api.url, timeout=30, headers={"Origin": api.url})
+    login = http.post("/login", data={"token": api.token, "next": "/jobs"})
+    assert login.status_code == 303 and "sf_session" in http.cookies
+    cookie = login.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    page = http.get("/jobs").text
+    csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    return http, csrf
+
+
+def test_bulk_cancel_from_the_jobs_page_needs_the_csrf_value(api: ApiServer, web_conn: Conn) -> None:
+    with api.client() as http:
+        ids = http.post("/api/jobs", json={"topic": "bulk", "count": 2}).json()["ids"]
+    browser, csrf = _logged_in_browser(api)
+    try:
+        forged = browser.post("/jobs/bulk", data={"action": "cancel", "ids": ids})
+        assert forged.status_code == 403
+        assert all(_statuses(web_conn, i) == ["NEW"] * 3 for i in ids)
+
+        done = browser.post("/jobs/bulk", data={"action": "cancel", "ids": ids, "csrf": csrf})
+    finally:
+        browser.close()
+    assert done.status_code == 303
+    assert all(_statuses(web_conn, i) == ["CANCELLED"] * 3 for i in ids)
+
+
+def test_a_wrong_login_sets_no_cookie(api: ApiServer) -> None:
+    with httpx.Client(base_url=api.url, timeout=30) as http:
+        response = http.post("/login", data={"token": "guess", "next": "/"})
+    assert response.status_code == 401
+    assert "sf_session" not in http.cookies
