@@ -18,15 +18,16 @@ down_revision: str | None = "0003_artifacts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Only when the status really changes (heartbeats never list `status` in their SET, so the
-# trigger is not even considered for them). The payload is empty on purpose: Postgres folds
-# identical notifications within one transaction, so a batch claim notifies once.
+# On insert, and on update only when the status really changes (heartbeats never list `status`
+# in their SET, so the trigger is not even considered for them). The payload is empty on purpose:
+# Postgres folds identical notifications within one transaction, so a batch claim notifies once.
+# SECURITY DEFINER: the least-privilege app role needs no grant on the sequence (NOT NULL is
+# checked after BEFORE triggers, so the column needs no default either).
 CREATE_FUNCTION = """
-CREATE FUNCTION sf_stage_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION sf_stage_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        NEW.change_seq := nextval('job_stages_change_seq');
-    END IF;
+    NEW.change_seq := nextval('job_stages_change_seq');
     PERFORM pg_notify('sf_stage_changed', '');
     RETURN NEW;
 END
@@ -47,15 +48,9 @@ FOR EACH ROW EXECUTE FUNCTION sf_stage_changed()
 
 def upgrade() -> None:
     op.execute("CREATE SEQUENCE job_stages_change_seq AS bigint")
-    op.add_column(
-        "job_stages",
-        sa.Column(
-            "change_seq",
-            sa.BigInteger(),
-            server_default=sa.text("nextval('job_stages_change_seq')"),
-            nullable=False,
-        ),
-    )
+    op.add_column("job_stages", sa.Column("change_seq", sa.BigInteger(), nullable=True))
+    op.execute("UPDATE job_stages SET change_seq = nextval('job_stages_change_seq')")
+    op.alter_column("job_stages", "change_seq", nullable=False)
     op.create_index(op.f("ix_job_stages_change_seq"), "job_stages", ["change_seq"], unique=False)
     op.execute(CREATE_FUNCTION)
     op.execute(CREATE_UPDATE_TRIGGER)

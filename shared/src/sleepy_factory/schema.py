@@ -105,11 +105,9 @@ class JobStage(Base):
     attempt_span: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    # A new number from job_stages_change_seq at insert and at every status change (trigger in
-    # migration 0005_stage_changes, which also sends NOTIFY sf_stage_changed).
-    change_seq: Mapped[int] = mapped_column(
-        BigInteger, server_default=text("nextval('job_stages_change_seq')")
-    )
+    # A new number from job_stages_change_seq at insert and at every status change, set by a
+    # trigger (migration 0005_stage_changes) that also sends NOTIFY sf_stage_changed.
+    change_seq: Mapped[int] = mapped_column(BigInteger)
 
 
 class Worker(Base):
