@@ -7,7 +7,6 @@ own jobs (distinct topics) and compare counts before and after instead of expect
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +33,9 @@ def web_db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def web_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="sf-web-") as scratch:
-        yield Path(scratch)
+def web_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Logs of the module's processes stay here (pytest keeps the last runs' directories)."""
+    return tmp_path_factory.mktemp("web")
 
 
 @pytest.fixture(scope="module")

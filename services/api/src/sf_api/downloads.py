@@ -56,6 +56,9 @@ def file_response(store: LocalStore, row: ArtifactRow) -> Response:
         media_type=content_type(row.uri),
         filename=path.name,
         content_disposition_type="inline",
+        # Not cached: Range reads of big files gain little from the browser cache, and in headless
+        # Chromium a page reopening a video whose cache entry was half written stalled.
+        headers={"Cache-Control": "no-store"},
     )
 
 
