@@ -3,14 +3,16 @@ promptly even while browsers hold event streams open."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
+import subprocess
 from pathlib import Path
 
 import httpx
 
-from tests.support.children import Children
+from tests.support.children import SF, Children
 
 
 def test_sf_dev_prints_the_dashboard_url_and_picks_a_free_port_when_its_port_is_taken(
@@ -46,3 +48,27 @@ def test_sf_dev_prints_the_dashboard_url_and_picks_a_free_port_when_its_port_is_
             assert "graceful shutdown exceeded" not in dev.log()
         finally:
             children.close()
+
+
+def _sf_api(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SF), "api", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_sf_api_without_a_database_fails_with_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "DATABASE_URL"))}
+    result = _sf_api({**env, "SF_DATA_DIR": str(tmp_path / "none")}, "--port", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("sf: error: no database configured")
+    assert "Traceback" not in result.stderr
+
+
+def test_sf_api_on_a_taken_port_fails_with_one_line(sf_env: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = _sf_api(sf_env, "--port", str(taken.getsockname()[1]))
+    assert result.returncode == 1
+    assert "is in use" in result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr

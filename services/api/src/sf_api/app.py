@@ -23,7 +23,7 @@ from sleepy_factory.errors import (
     SleepyFactoryError,
 )
 from sleepy_factory.health import HealthBeacon
-from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, open_role_pool
+from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, Pool, open_role_pool
 from starlette.exceptions import HTTPException
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
@@ -47,12 +47,14 @@ DOCS_CSP = (
 )
 
 
-def create_app(settings: Settings, api: ApiSettings, stopping: threading.Event | None = None) -> FastAPI:
-    """The application; `stopping`, once set, ends every open event stream (server shutdown)."""
+def create_app(
+    settings: Settings, api: ApiSettings, pool: Pool, stopping: threading.Event | None = None
+) -> FastAPI:
+    """The application on an open pool (see `open_api_pool`); `stopping`, once set, ends every
+    open event stream (server shutdown)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await asyncio.to_thread(open_role_pool, settings, name="api", size=POOL_SIZE)
         feed = StageFeed(resolve_url(settings), pool, HealthBeacon(settings.health_file))
         feed.start(asyncio.get_running_loop())
         app.state.services = Services(
@@ -68,7 +70,6 @@ def create_app(settings: Settings, api: ApiSettings, stopping: threading.Event |
             yield
         finally:
             await asyncio.to_thread(feed.stop)
-            await asyncio.to_thread(pool.close)
 
     app = FastAPI(
         title="Sleepy Factory",
@@ -107,6 +108,12 @@ def create_app(settings: Settings, api: ApiSettings, stopping: threading.Event |
             app.exception_handler(error)(_database_away)
     app.middleware("http")(_security_headers)
     return app
+
+
+def open_api_pool(settings: Settings, stop: threading.Event | None = None) -> Pool:
+    """Wait for the database and check its schema before serving: a bad setting or an old schema
+    is one clear error at start-up, not a failed request later."""
+    return open_role_pool(settings, name="api", size=POOL_SIZE, stop=stop)
 
 
 async def _core_error(request: Request, exc: Exception) -> Response:

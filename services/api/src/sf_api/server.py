@@ -9,9 +9,11 @@ import threading
 from collections.abc import Iterator
 
 import uvicorn
+from fastapi import FastAPI
 from sleepy_factory.config import Settings
+from sleepy_factory.errors import SleepyFactoryError
 
-from sf_api.app import create_app
+from sf_api.app import create_app, open_api_pool
 from sf_api.config import ApiSettings, check_bind
 
 log = logging.getLogger(__name__)
@@ -42,10 +44,9 @@ class _Server(uvicorn.Server):
         yield
 
 
-def build_server(settings: Settings, api: ApiSettings, *, port: int, stop: threading.Event) -> uvicorn.Server:
-    check_bind(api)
+def build_server(app: FastAPI, api: ApiSettings, *, port: int) -> uvicorn.Server:
     config = uvicorn.Config(
-        create_app(settings, api, stop),
+        app,
         host=api.api_host,
         port=port,
         log_config=None,  # keep the role's logging setup
@@ -61,14 +62,28 @@ def url_of(api: ApiSettings, port: int) -> str:
     return f"http://{host}:{port}/"
 
 
+def check_port(host: str, port: int) -> None:
+    """One clear error when the port is taken, before anything else starts."""
+    if port and free_port(host, port) != port:
+        raise SleepyFactoryError(
+            f"port {port} on {host} is in use: choose another with --port or SF_API_PORT"
+        )
+
+
 def serve(settings: Settings, api: ApiSettings, stop: threading.Event, *, port: int) -> None:
     """Serve until `stop` is set (SIGTERM/Ctrl+C through the CLI's handlers)."""
-    server = build_server(settings, api, port=port, stop=stop)
+    check_bind(api)
+    check_port(api.api_host, port)
+    pool = open_api_pool(settings, stop)
+    try:
+        server = build_server(create_app(settings, api, pool, stop), api, port=port)
 
-    def watch() -> None:  # open event streams see `stop` too and end, so shutdown is quick
-        stop.wait()
-        server.should_exit = True
+        def watch() -> None:  # open event streams see `stop` too and end, so shutdown is quick
+            stop.wait()
+            server.should_exit = True
 
-    threading.Thread(target=watch, name="api-stop", daemon=True).start()
-    log.info("dashboard and API at %s", url_of(api, port))
-    server.run()
+        threading.Thread(target=watch, name="api-stop", daemon=True).start()
+        log.info("dashboard and API at %s", url_of(api, port))
+        server.run()
+    finally:
+        pool.close()
