@@ -9,8 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sleepy_factory import __version__
 from sleepy_factory.artifacts import LocalStore
@@ -25,9 +24,8 @@ from sleepy_factory.errors import (
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, Pool, open_role_pool
 from starlette.exceptions import HTTPException
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-from sf_api import api_routes, page_routes
+from sf_api import api_routes, docs_page, page_routes
 from sf_api.config import ApiSettings
 from sf_api.feed import StageFeed
 from sf_api.security import Guard
@@ -39,11 +37,6 @@ POOL_SIZE = 10
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "media-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-# Swagger UI starts itself with one inline script.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:"
 )
 
 
@@ -81,17 +74,13 @@ def create_app(
     )
     app.include_router(api_routes.router)
     app.include_router(page_routes.router)
-    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="Sleepy Factory API",
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
+    def docs(request: Request) -> Response:
+        schema = app.openapi()
+        return page_routes.render(
+            request, "docs.html", info=schema["info"], operations=docs_page.operations(schema)
         )
 
     @app.get("/healthz", include_in_schema=False)
@@ -148,8 +137,7 @@ async def _security_headers(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
     response = await call_next(request)
-    path = request.url.path
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Content-Security-Policy", DOCS_CSP if path == "/docs" else PAGE_CSP)
+    response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
     return response
