@@ -17,17 +17,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.support.api_server import free_port
 from tests.support.engine import ROOT, Engine, ensure_images, find_engine, image_tag
 from tests.support.polling import wait_until
 
 pytestmark = [pytest.mark.container_engine, pytest.mark.timeout(1800)]
 
-ROLES = ("orchestrator", "recovery", "worker-audio", "worker-visuals", "worker-render")
+ROLES = ("orchestrator", "recovery", "worker-audio", "worker-visuals", "worker-render", "api")
 RENDER_REPLICAS = 3
 ALL_DONE = "audio=DONE visuals=DONE render=DONE"
-GRACE_SECONDS = 30  # stop_grace_period of every role in compose.yaml
+GRACE_SECONDS = 30  # the longest stop_grace_period of a role in compose.yaml (api: 15 s)
 
 
 class Stack:
@@ -123,6 +125,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         SF_AUDIO_CONCURRENCY="5",
         SF_VISUALS_CONCURRENCY="5",
         SF_POLL_SECONDS="0.5",
+        SF_API_TOKEN=f"token-{uuid.uuid4().hex}",  # the api listens beyond loopback only with one
+        SF_API_PORT=str(free_port()),
     )
     try:
         running.up()
@@ -155,6 +159,14 @@ def test_five_simulated_jobs_finish_and_all_three_render_replicas_work(stack: St
         if '"completed: ' in line or " completed: " in line
     }
     assert len(completed) == RENDER_REPLICAS, completed
+
+    # The api container serves the same factory on the port Compose published on the host.
+    settings = dict(line.split("=", 1) for line in stack.env_file.read_text().splitlines() if "=" in line)
+    base = f"http://127.0.0.1:{settings['SF_API_PORT']}"
+    headers = {"Authorization": f"Bearer {settings['SF_API_TOKEN']}"}
+    shown = httpx.get(f"{base}/api/jobs/{ids[0]}", headers=headers, timeout=30)
+    assert shown.status_code == 200, shown.text
+    assert set(shown.json()["job"]["stages"].values()) == {"DONE"}
 
 
 def test_jobs_finish_across_a_postgres_restart_and_no_role_restarts(stack: Stack) -> None:

@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLES = ("orchestrator", "recovery", "worker")
+ROLES = ("orchestrator", "recovery", "worker", "api")
 
 
 def unavailable(reason: str) -> NoReturn:

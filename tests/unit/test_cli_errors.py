@@ -105,7 +105,7 @@ def test_unreachable_database_names_the_masked_url(tmp_path: Path) -> None:
 def test_every_command_has_help(tmp_path: Path) -> None:
     commands = [
         "new-job", "list-jobs", "show-job", "retry", "migrate", "orchestrator",
-        "orchestrator-loop", "recovery", "worker", "dev",
+        "orchestrator-loop", "recovery", "worker", "dev", "api",
     ]  # fmt: skip
     for command in commands:
         result = _sf(command, "--help", tmp=tmp_path)

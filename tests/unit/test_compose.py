@@ -97,7 +97,7 @@ def seconds(duration: str) -> float:
 
 
 def test_the_stack_has_postgres_a_migration_every_role_and_the_cli(base: Config) -> None:
-    assert set(base["services"]) == {"postgres", "migrate", *LOOPS, "cli"}
+    assert set(base["services"]) == {"postgres", "migrate", *LOOPS, "api", "cli"}
 
 
 def test_postgres_is_pinned_to_a_major_kept_in_a_named_volume_and_checked_with_pg_isready(

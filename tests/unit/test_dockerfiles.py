@@ -19,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = {  # role directory -> (workspace dist, the command the image runs)
+    "api": ("sf-api", ["sf", "api"]),
     "orchestrator": ("sf-orchestrator", ["sf", "orchestrator-loop", "--poll", "1.0"]),
     "recovery": ("sf-recovery", ["sf", "recovery", "--poll", "5.0"]),
     "worker": ("sf-worker", ["sf", "worker"]),

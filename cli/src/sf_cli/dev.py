@@ -16,7 +16,7 @@ from sleepy_factory.migrate import upgrade
 from sleepy_factory.pipeline import ALL_STAGES
 from sleepy_factory.urls import masked
 
-from sf_cli.roles import orchestrator_loop, recovery_loop, worker_loop
+from sf_cli.roles import api_server, orchestrator_loop, recovery_loop, worker_loop
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def _run_roles(settings: Settings, stop: threading.Event, *, concurrency: int) -
     ]
     for stage in ALL_STAGES:
         roles.append((f"worker-{stage}", partial(worker_loop, settings, stop, stage, concurrency)))
+    roles.append(("api", partial(api_server, settings, stop, pick_free_port=True)))  # prints its URL
     failures: list[BaseException] = []
     threads = [
         threading.Thread(target=_guarded(name, target, stop, failures), name=name) for name, target in roles

@@ -349,5 +349,6 @@ def _fail(message: str, code: int) -> None:
 
 def _register_command_modules() -> None:
     """Import the modules whose commands register themselves on `app`."""
+    import sf_cli.api_cmd
     import sf_cli.artifacts_cmd
     import sf_cli.operate  # noqa: F401

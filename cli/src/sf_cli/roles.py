@@ -10,6 +10,7 @@ import importlib
 import threading
 from types import ModuleType
 
+import typer
 from sleepy_factory.config import Settings
 from sleepy_factory.db import resolve_url
 from sleepy_factory.errors import SleepyFactoryError
@@ -118,6 +119,26 @@ def worker_loop(settings: Settings, stop: threading.Event, stage: str, concurren
             registration.stop()
         pool.close()
     supervisor.check()
+
+
+def api_server(
+    settings: Settings,
+    stop: threading.Event,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    pick_free_port: bool = False,
+) -> None:
+    """Serve the dashboard and HTTP API until `stop`; prints its URL first. `host` and `port`
+    override SF_API_HOST and SF_API_PORT; `pick_free_port` moves off a port already taken."""
+    role = _role("sf_api")
+    api = role.load_api_settings()
+    overrides = {k: v for k, v in (("api_host", host), ("api_port", port)) if v is not None}
+    api = api.model_copy(update=overrides)
+    role.check_bind(api)
+    chosen = role.free_port(api.api_host, api.api_port) if pick_free_port else api.api_port
+    typer.echo(f"dashboard and API: {role.url_of(api, chosen)}", err=True)
+    role.serve(settings, api, stop, port=chosen)
 
 
 def _role(module: str) -> ModuleType:

@@ -156,7 +156,7 @@ def list_jobs(conn: Connection, *, limit: int = 20, status: Status | None = None
         rows = conn.execute(LIST_JOBS, {"limit": limit}).fetchall()
     else:
         rows = conn.execute(LIST_JOBS_WITH_STATUS, {"limit": limit, "status": status.value}).fetchall()
-    return [_summary(row) for row in rows]
+    return [job_from_row(row) for row in rows]
 
 
 def get_job(conn: Connection, job_id: uuid.UUID) -> JobSummary:
@@ -164,7 +164,7 @@ def get_job(conn: Connection, job_id: uuid.UUID) -> JobSummary:
     if row is None:
         raise JobNotFoundError(f"no job with id {job_id}")
     details = [StageDetail(*r) for r in conn.execute(GET_STAGES, {"id": job_id}).fetchall()]
-    summary = _summary(row)
+    summary = job_from_row(row)
     return dataclasses.replace(summary, stage_details=details)
 
 
@@ -182,7 +182,8 @@ def cancel_job(conn: Connection, job_id: uuid.UUID) -> list[str]:
     return [str(r[0]) for r in conn.execute(CANCEL_JOB, {"id": job_id}).fetchall()]
 
 
-def _summary(row: tuple[Any, ...]) -> JobSummary:
+def job_from_row(row: tuple[Any, ...]) -> JobSummary:
+    """A JobSummary from a row shaped like _SUMMARY (shared with other listings)."""
     job_id, fmt, topic, params, created_at, stages, statuses, attempts = row
     return JobSummary(
         id=job_id,

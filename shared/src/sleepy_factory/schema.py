@@ -83,6 +83,8 @@ class JobStage(Base):
         ),
         # The orchestrator looks only at stages still waiting to be promoted.
         Index("ix_job_stages_new", "job_id", postgresql_where=text("status = 'NEW'")),
+        # The API streams stage changes in change order and resumes after the last one a client saw.
+        Index("ix_job_stages_change_seq", "change_seq"),
     )
 
     job_id: Mapped[uuid.UUID] = mapped_column(
@@ -105,6 +107,9 @@ class JobStage(Base):
     attempt_span: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # A new number from job_stages_change_seq at insert and at every status change, set by a
+    # trigger (migration 0005_stage_changes) that also sends NOTIFY sf_stage_changed.
+    change_seq: Mapped[int] = mapped_column(BigInteger)
 
 
 class Worker(Base):

@@ -1,0 +1,65 @@
+"""Creating jobs from the web: validated by the core exactly as `sf new-job` does, each under its
+own `create job` span, a batch in one transaction (stored entirely or not at all)."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from opentelemetry.trace import SpanKind
+from sleepy_factory.errors import InvalidInputError
+from sleepy_factory.job_files import JobRequest, read_job_file
+from sleepy_factory.job_input import validate_length, validate_topic
+from sleepy_factory.jobs import DEFAULT_TOPIC, create_job
+from sleepy_factory.pipeline import Format
+from sleepy_factory.queue.records import Connection
+from sleepy_factory.tracing import JOB_ID, carrier_of, tracer_for
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+UPLOAD_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+
+
+def requests_for(fmt: Format, topic: str | None, length_seconds: int | None, count: int) -> list[JobRequest]:
+    request = JobRequest(
+        format=fmt,
+        topic=validate_topic(DEFAULT_TOPIC if topic is None else topic),
+        length_seconds=length_seconds,
+    )
+    validate_length(fmt, length_seconds)
+    return [request] * count
+
+
+def requests_from_upload(filename: str, content: bytes) -> list[JobRequest]:
+    """Parse an uploaded .csv/.jsonl with the same reader as `sf new-job --from-file`."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise InvalidInputError(f"{filename}: expected a .csv or .jsonl file")
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise InvalidInputError(f"{filename}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
+    with tempfile.TemporaryDirectory(prefix="sf-upload-") as scratch:
+        path = Path(scratch) / f"upload{suffix}"
+        path.write_bytes(content)
+        try:
+            return read_job_file(path)
+        except InvalidInputError as exc:  # name the user's file, not our scratch copy
+            raise InvalidInputError(str(exc).replace(str(path), Path(filename).name)) from None
+
+
+def create_jobs(conn: Connection, requests: Sequence[JobRequest]) -> list[uuid.UUID]:
+    tracer = tracer_for("sf-api")
+    ids: list[uuid.UUID] = []
+    with conn.transaction():
+        for request in requests:
+            with tracer.start_as_current_span("create job", kind=SpanKind.PRODUCER) as span:
+                job_id = create_job(
+                    conn,
+                    fmt=request.format,
+                    topic=request.topic,
+                    length_seconds=request.length_seconds,
+                    trace_context=carrier_of(span),
+                )
+                span.set_attribute(JOB_ID, str(job_id))
+            ids.append(job_id)
+    return ids
