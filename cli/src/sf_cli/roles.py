@@ -11,25 +11,20 @@ import threading
 from types import ModuleType
 
 from sleepy_factory.config import Settings
-from sleepy_factory.db import resolve_url
 from sleepy_factory.errors import SleepyFactoryError
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.metrics import FactoryMetrics, meter_for
 from sleepy_factory.registry import Registration, process_id
 from sleepy_factory.runtime import open_role_pool
-from sleepy_factory.session_limits import SessionLimits
 from sleepy_factory.tracing import tracer_for
-from sleepy_factory.wakeup import ORCHESTRATE_CHANNEL, Listener
+from sleepy_factory.wakeup import ORCHESTRATE_CHANNEL, start_listener
 
 
 def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) -> None:
     role = _role("sf_orchestrator")
     pool = open_role_pool(settings, name="orchestrator", size=3, stop=stop)
     wake = threading.Event()
-    if settings.notify:
-        Listener(
-            resolve_url(settings), [ORCHESTRATE_CHANNEL], wake, stop, limits=SessionLimits.for_role(settings)
-        ).start()
+    start_listener(settings, [ORCHESTRATE_CHANNEL], wake, stop)
     registration = Registration(pool, id=process_id("orchestrator"), role="orchestrator").start()
     try:
         role.run_orchestrator(

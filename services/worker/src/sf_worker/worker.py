@@ -17,15 +17,13 @@ from functools import partial
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
 from sleepy_factory.config import Settings
-from sleepy_factory.db import resolve_url
 from sleepy_factory.handlers import StageHandler
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.metrics import FactoryMetrics
 from sleepy_factory.queue import ClaimedStage, Lease, claim, heartbeat, release
 from sleepy_factory.registry import process_id
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool, forward_stop
-from sleepy_factory.session_limits import SessionLimits
-from sleepy_factory.wakeup import Listener, ready_channel
+from sleepy_factory.wakeup import ready_channel, start_listener
 
 from sf_worker.stage_run import StageRun, StageRunner
 
@@ -78,14 +76,7 @@ class Worker:
         """Work until `stop` is set, then shut down within SF_SHUTDOWN_GRACE."""
         poll = poll or self._settings.poll_seconds
         forward_stop(stop, self._wake)
-        if self._settings.notify:
-            Listener(
-                resolve_url(self._settings),
-                [ready_channel(self.stage)],
-                self._wake,
-                stop,
-                limits=SessionLimits.for_role(self._settings),
-            ).start()
+        start_listener(self._settings, [ready_channel(self.stage)], self._wake, stop)
         threading.Thread(target=self._heartbeat_loop, name=f"heartbeat-{self.stage}", daemon=True).start()
         self._runner.completer.start()
         log.info("worker %s started: stage=%s concurrency=%d", self.owner, self.stage, self._concurrency)
