@@ -90,7 +90,8 @@ def role_limits_sql(
     """`ALTER ROLE <role> SET ...` for every server-side limit: what an operator runs once."""
     return [
         sql.SQL("ALTER ROLE {} SET {} = {}")
-        .format(sql.Identifier(role), sql.Identifier(name), sql.Literal(f"{milliseconds}ms"))
+        # The setting names are this module's own constants; the role name is quoted.
+        .format(sql.Identifier(role), sql.SQL(name), sql.Literal(f"{milliseconds}ms"))
         .as_string(conn)
         for name, milliseconds in limits.server_milliseconds()
     ]
