@@ -35,7 +35,9 @@ def _start_factory(children: Children, env: dict[str, str], workers_per_stage: i
     for stage in ALL_STAGES:
         for n in range(workers_per_stage):
             roles.append(
-                children.start(f"worker-{stage}-{n}", "worker", "--stage", stage, "--concurrency", "2", env=env)
+                children.start(
+                    f"worker-{stage}-{n}", "worker", "--stage", stage, "--concurrency", "2", env=env
+                )
             )
     return roles
 
@@ -116,7 +118,9 @@ def test_workers_killed_at_random_through_pgbouncer_finish_every_job_once(
 
     def spawn(slot: str) -> None:
         stage = slot.split("-")[1]
-        child = children.start(f"{slot}-{len(spawned)}", "worker", "--stage", stage, "--concurrency", "2", env=env)
+        child = children.start(
+            f"{slot}-{len(spawned)}", "worker", "--stage", stage, "--concurrency", "2", env=env
+        )
         slots[slot] = child
         spawned.append(child)
 
@@ -131,7 +135,9 @@ def test_workers_killed_at_random_through_pgbouncer_finish_every_job_once(
     deadline = time.monotonic() + 200
     next_kill = time.monotonic() + 1.5
     while (done := done_stages(direct_db_url)) < total:
-        assert time.monotonic() < deadline, f"did not drain: {done}/{total} stages DONE\n{children.describe()}"
+        assert time.monotonic() < deadline, (
+            f"did not drain: {done}/{total} stages DONE\n{children.describe()}"
+        )
         if time.monotonic() >= next_kill:
             slot = rng.choice(sorted(slots))
             slots[slot].send(signal.SIGKILL)
