@@ -56,7 +56,7 @@ def test_direct_connections_still_send_their_limits_at_startup() -> None:
 def test_listen_goes_to_the_direct_url_or_nowhere_behind_a_transaction_pooler() -> None:
     assert listen_url(Settings(), DIRECT) == DIRECT
     assert listen_url(Settings(pool_mode="transaction"), URL) is None
-    pooled = Settings(pool_mode="transaction", listen_database_url=DIRECT)  # type: ignore[arg-type]
+    pooled = Settings(pool_mode="transaction", listen_database_url=DIRECT)
     assert listen_url(pooled, URL) == DIRECT
 
 
