@@ -8,7 +8,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 from pydantic import SecretStr
 from sleepy_factory.config import Settings
 from sleepy_factory.queue import claim, heartbeat, release, requeue_expired
@@ -16,6 +15,7 @@ from sleepy_factory.runtime import open_role_pool
 from sleepy_factory.session_limits import SessionLimits
 from sleepy_factory.wakeup import ready_channel, start_listener
 
+from tests.support.pgbouncer import set_role_limits
 from tests.support.polling import wait_until
 from tests.support.rows import insert_jobs, set_stage
 
@@ -85,17 +85,8 @@ def test_limits_set_on_the_role_bound_statements_run_through_the_pooler(
 ) -> None:
     # Set before the pooler opens a server session to this database: sessions take role settings
     # when they start (an operator tells PgBouncer to RECONNECT after changing them).
-    database = str(conninfo_to_dict(direct_db_url)["dbname"])
     settings = _pooled_settings(db_url, statement_timeout=1, lock_timeout=0.5)
-    with psycopg.connect(direct_db_url, autocommit=True) as admin:
-        for name, milliseconds in SessionLimits.for_role(settings).server_milliseconds():
-            admin.execute(
-                psycopg.sql.SQL("ALTER ROLE CURRENT_USER IN DATABASE {} SET {} = {}").format(
-                    psycopg.sql.Identifier(database),
-                    psycopg.sql.Identifier(name),
-                    psycopg.sql.Literal(f"{milliseconds}ms"),
-                )
-            )
+    set_role_limits(direct_db_url, SessionLimits.for_role(settings))
 
     with caplog.at_level(logging.WARNING, logger="sleepy_factory.pooling"):
         pool = open_role_pool(settings, name="limited", size=1)

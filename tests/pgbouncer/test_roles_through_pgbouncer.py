@@ -13,10 +13,12 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
+from sleepy_factory.config import Settings
 from sleepy_factory.pipeline import ALL_STAGES
+from sleepy_factory.session_limits import SessionLimits
 
 from tests.support.children import Child, Children
-from tests.support.pgbouncer import SESSION_STATE_ERRORS, PgBouncer
+from tests.support.pgbouncer import SESSION_STATE_ERRORS, PgBouncer, set_role_limits
 from tests.support.rows import insert_jobs
 from tests.support.sf_commands import done_stages, sf_new_job
 from tests.support.stage_rows import status_counts
@@ -70,6 +72,8 @@ def test_pipeline_drains_through_pgbouncer_with_no_session_state_errors(
     roles = _start_factory(children, env, workers_per_stage=2)
     for role in roles:
         children.wait_for_log(role, "connected to", 60)
+    # An operator's screen: the same queries again and again on one connection, through the pooler.
+    status = children.start("status", "status", "--watch", "--interval", "0.1")
     sf_new_job(sf_env)  # the CLI goes through the pooler too
     with psycopg.connect(direct_db_url, autocommit=True) as watch:
         insert_jobs(watch, jobs - 1, topic="through the pooler")
@@ -81,11 +85,12 @@ def test_pipeline_drains_through_pgbouncer_with_no_session_state_errors(
             interval=0.2,
         )
 
+    status.send(signal.SIGINT)
     for role in roles:
         role.send(signal.SIGTERM)
-    exit_codes = {role.name: role.wait_exit(30) for role in roles}
+    exit_codes = {role.name: role.wait_exit(30) for role in [*roles, status]}
 
-    assert exit_codes == {role.name: 0 for role in roles}, children.describe()
+    assert exit_codes == {role.name: 0 for role in [*roles, status]}, children.describe()
     assert all(f":{pgbouncer.port}/" in role.log() for role in roles), "a role bypassed the pooler"
     polling = [role.name for role in roles if "no LISTEN behind a transaction pooler" in role.log()]
     expect_polling = [] if listen == "direct" else [r.name for r in roles if r.name != "recovery"]
@@ -93,8 +98,8 @@ def test_pipeline_drains_through_pgbouncer_with_no_session_state_errors(
     completions = Counter((j, s) for role in roles for j, s, _ in COMPLETED.findall(role.log()))
     assert len(completions) == jobs * len(ALL_STAGES)
     assert set(completions.values()) == {1}
-    logs = {role.name: role.log() for role in roles} | {"pgbouncer": _pooler_log_of(pgbouncer, db_url)}
-    assert _session_state_errors(logs) == {}
+    logs = {role.name: role.log() for role in [*roles, status]}
+    assert _session_state_errors(logs | {"pgbouncer": _pooler_log_of(pgbouncer, db_url)}) == {}
 
 
 def test_workers_killed_at_random_through_pgbouncer_finish_every_job_once(
@@ -108,6 +113,9 @@ def test_workers_killed_at_random_through_pgbouncer_finish_every_job_once(
         "SF_POLL_SECONDS": "0.5",
         "SF_LISTEN_DATABASE_URL": direct_db_url,
     }
+    set_role_limits(
+        direct_db_url, SessionLimits.for_role(Settings(lease_seconds=float(env["SF_LEASE_SECONDS"])))
+    )
     rng = random.Random(20261201)
     roles = [
         children.start("orchestrator", "orchestrator-loop", "--poll", "0.5", env=env),
@@ -157,3 +165,4 @@ def test_workers_killed_at_random_through_pgbouncer_finish_every_job_once(
     assert kills >= 1
     logs = {c.name: c.log() for c in [*roles, *spawned]} | {"pgbouncer": _pooler_log_of(pgbouncer, db_url)}
     assert _session_state_errors(logs) == {}
+    assert [name for name, text in logs.items() if "ALTER ROLE" in text] == [], "limits not in force"

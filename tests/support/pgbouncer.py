@@ -23,8 +23,10 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from sleepy_factory.embedded_pg import SERVER_USER
+from sleepy_factory.session_limits import SessionLimits
 
 from tests.support.polling import wait_until
 
@@ -127,6 +129,20 @@ def start_pgbouncer(server_url: str, workdir: Path) -> PgBouncer:
         bouncer.stop()
         raise
     return bouncer
+
+
+def set_role_limits(direct_db_url: str, limits: SessionLimits) -> None:
+    """What an operator does behind a transaction pooler: the roles' server-side limits on the
+    database role (here for this database only, as the test server is shared). Server sessions
+    opened afterwards take them."""
+    database = str(conninfo_to_dict(direct_db_url)["dbname"])
+    with psycopg.connect(direct_db_url, autocommit=True) as admin:
+        for name, milliseconds in limits.server_milliseconds():
+            admin.execute(
+                sql.SQL("ALTER ROLE CURRENT_USER IN DATABASE {} SET {} = {}").format(
+                    sql.Identifier(database), sql.SQL(name), sql.Literal(f"{milliseconds}ms")
+                )
+            )
 
 
 def _config(workdir: Path, *, port: int, host: str, server_port: int, user: str) -> str:
