@@ -18,7 +18,12 @@ from sleepy_factory.pipeline import ALL_STAGES
 from sleepy_factory.session_limits import SessionLimits
 
 from tests.support.children import Child, Children
-from tests.support.pgbouncer import SESSION_STATE_ERRORS, PgBouncer, set_role_limits
+from tests.support.pgbouncer import (
+    SERVER_SESSIONS_PER_DATABASE,
+    SESSION_STATE_ERRORS,
+    PgBouncer,
+    set_role_limits,
+)
 from tests.support.rows import insert_jobs
 from tests.support.sf_commands import done_stages, sf_new_job
 from tests.support.stage_rows import status_counts
@@ -26,6 +31,11 @@ from tests.support.stage_rows import status_counts
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 COMPLETED = re.compile(r"completed: job_id=(\S+) stage=(\S+) attempt=(\d+)")
+# Sessions on this test's database other than the watcher's own: the pooler's, and direct listeners.
+OTHER_SESSIONS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+"""
 FAST = {"SF_SIM_SECONDS": "0.02", "SF_POLL_SECONDS": "0.3"}
 
 
@@ -75,10 +85,17 @@ def test_pipeline_drains_through_pgbouncer_with_no_session_state_errors(
     # An operator's screen: the same queries again and again on one connection, through the pooler.
     status = children.start("status", "status", "--watch", "--interval", "0.1")
     sf_new_job(sf_env)  # the CLI goes through the pooler too
+    server_sessions: list[int] = []
+
+    def drained(watch: psycopg.Connection[Any]) -> bool:
+        row = watch.execute(OTHER_SESSIONS).fetchone()
+        server_sessions.append(int(row[0]) if row else 0)
+        return done_stages(direct_db_url) == jobs * len(ALL_STAGES)
+
     with psycopg.connect(direct_db_url, autocommit=True) as watch:
         insert_jobs(watch, jobs - 1, topic="through the pooler")
         children.wait_until(
-            lambda: done_stages(direct_db_url) == jobs * len(ALL_STAGES),
+            lambda: drained(watch),
             120,
             what="every stage DONE",
             describe=lambda: str(status_counts(watch)),
@@ -92,6 +109,10 @@ def test_pipeline_drains_through_pgbouncer_with_no_session_state_errors(
 
     assert exit_codes == {role.name: 0 for role in [*roles, status]}, children.describe()
     assert all(f":{pgbouncer.port}/" in role.log() for role in roles), "a role bypassed the pooler"
+    # Eight role processes and an operator, each with a pool of connections, shared a few server
+    # sessions (plus, with LISTEN on, one direct session per listening role).
+    listeners = 0 if listen == "poll" else len(roles) - 1  # every role but recovery listens
+    assert max(server_sessions) <= SERVER_SESSIONS_PER_DATABASE + listeners
     polling = [role.name for role in roles if "no LISTEN behind a transaction pooler" in role.log()]
     expect_polling = [] if listen == "direct" else [r.name for r in roles if r.name != "recovery"]
     assert polling == expect_polling
