@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import threading
 from typing import Any
 
@@ -15,6 +16,7 @@ from sleepy_factory.runtime import open_role_pool
 from sleepy_factory.session_limits import SessionLimits
 from sleepy_factory.wakeup import ready_channel, start_listener
 
+from tests.support.children import SF
 from tests.support.pgbouncer import set_role_limits
 from tests.support.polling import wait_until
 from tests.support.rows import insert_jobs, set_stage
@@ -115,3 +117,20 @@ def test_behind_the_pooler_roles_listen_on_the_direct_server_only(
         wait_until(wake.is_set, 30, what="the notification sent through the pooler")
     finally:
         stop.set()
+
+
+def test_a_role_not_told_about_the_pooler_stops_with_one_line_saying_what_to_set(
+    sf_env: dict[str, str],
+) -> None:
+    env = {**sf_env, "SF_POOL_MODE": "session"}  # DATABASE_URL is still the pooler
+
+    result = subprocess.run(
+        [str(SF), "orchestrator-loop"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("sf: error:")]
+    assert len(errors) == 1, result.stderr
+    assert "unsupported startup parameter" in errors[0]
+    assert "SF_POOL_MODE=transaction" in errors[0]
+    assert "Traceback" not in result.stderr

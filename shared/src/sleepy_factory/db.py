@@ -26,6 +26,11 @@ NO_DATABASE = (
 )
 
 
+# What PgBouncer answers to the startup options that carry the session limits.
+STARTUP_REFUSED = "unsupported startup parameter"
+POOLER_HINT = " (a pooler in transaction mode? set SF_POOL_MODE=transaction)"
+
+
 def resolve_url(settings: Settings) -> str:
     """DATABASE_URL if set, else the URL a running `sf dev` recorded under the data dir."""
     configured = settings.database_url.get_secret_value() if settings.database_url else None
@@ -63,6 +68,8 @@ def connect(
         return conn
     except psycopg.OperationalError as exc:
         reason = scrubbed(_first_line(exc), url)
+        if STARTUP_REFUSED in reason:
+            reason += POOLER_HINT
         raise DatabaseUnavailableError(f"cannot connect to {masked(url)}: {reason}") from None
     except psycopg.ProgrammingError as exc:  # malformed conninfo: libpq may quote the password back
         raise ConfigError(f"invalid DATABASE_URL {masked(url)}: {parse_problem(exc)}") from None
@@ -146,7 +153,12 @@ def _is_permanent(message: str) -> bool:
     lowered = message.lower()
     return any(
         marker in lowered
-        for marker in ("password authentication failed", "does not exist", "no password supplied")
+        for marker in (
+            "password authentication failed",
+            "does not exist",
+            "no password supplied",
+            STARTUP_REFUSED,
+        )
     )
 
 

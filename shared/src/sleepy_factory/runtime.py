@@ -35,7 +35,8 @@ def open_role_pool(settings: Settings, *, name: str, size: int, stop: threading.
     wait_for_database(url, settings.connect_timeout, stop)
     limits = SessionLimits.for_role(settings)
     prepare = prepare_threshold(settings)
-    with connect(url, prepare_threshold=prepare) as conn:
+    # Connected as the pool will be, so a pooler that refuses the role's startup options says so now.
+    with connect(url, limits=limits, prepare_threshold=prepare) as conn:
         check_schema(conn)
         if not limits.in_startup:
             warn_unless_role_limits(conn, limits)
