@@ -86,6 +86,12 @@ def empty_db_url(pg_admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def connect_kwargs() -> dict[str, Any]:
+    """Extra psycopg connection arguments for a test's own connections (tests/pgbouncer: no prepare)."""
+    return {}
+
+
+@pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(db_url, autocommit=True) as connection:
         yield connection

@@ -136,7 +136,7 @@ def test_requeue_skips_a_stage_whose_worker_holds_its_row_and_then_heartbeats(
 
 @pytest.mark.parametrize("replicas", [2, 4])
 def test_concurrent_recoveries_requeue_each_stage_exactly_once(
-    conn: Conn, db_url: str, replicas: int
+    conn: Conn, db_url: str, connect_kwargs: dict[str, Any], replicas: int
 ) -> None:
     expired, live = _arrange_running(conn, 800)
     before = all_stage_rows(conn)
@@ -144,7 +144,7 @@ def test_concurrent_recoveries_requeue_each_stage_exactly_once(
     counts: list[int] = []
 
     def recover() -> None:
-        with psycopg.connect(db_url, autocommit=True) as own:
+        with psycopg.connect(db_url, autocommit=True, **connect_kwargs) as own:
             start.wait(timeout=10)
             counts.append(requeue_expired(own, max_lease_losses=MAX_LEASE_LOSSES, batch=25))
 
@@ -163,14 +163,15 @@ def test_concurrent_recoveries_requeue_each_stage_exactly_once(
 
 
 def test_recover_once_requeues_every_batch_with_the_configured_max_lease_losses(
-    conn: Conn, db_url: str
+    conn: Conn, db_url: str, connect_kwargs: dict[str, Any]
 ) -> None:
     job_ids = insert_jobs(conn, 5)
     for job_id in job_ids:
         set_stage(conn, job_id, "visuals", "RUNNING", lease_losses=1, lease_seconds=-1)
     settings = Settings(max_lease_losses=2)
 
-    with ConnectionPool(db_url, min_size=1, max_size=1, kwargs={"autocommit": True}) as pool:
+    kwargs = {"autocommit": True, **connect_kwargs}
+    with ConnectionPool(db_url, min_size=1, max_size=1, kwargs=kwargs) as pool:
         requeued = recover_once(pool, settings, NoOpTracer(), batch=2)
 
     assert requeued == 5

@@ -14,6 +14,7 @@ from sleepy_factory.db import connect, resolve_url
 from sleepy_factory.errors import DatabaseUnavailableError
 from sleepy_factory.migrate import check_schema
 from sleepy_factory.pipeline import ALL_STAGES
+from sleepy_factory.pooling import prepare_threshold
 from sleepy_factory.queue import Connection
 
 app = typer.Typer(
@@ -33,7 +34,7 @@ def database(*, check: bool = True) -> Iterator[Connection]:
     """A connection to the configured database, its schema checked; errors name the (masked) URL."""
     settings = load_settings()
     try:
-        conn = connect(resolve_url(settings))
+        conn = connect(resolve_url(settings), prepare_threshold=prepare_threshold(settings))
     except DatabaseUnavailableError as exc:
         if settings.database_url:
             raise

@@ -12,16 +12,14 @@ from types import ModuleType
 
 import typer
 from sleepy_factory.config import Settings
-from sleepy_factory.db import resolve_url
 from sleepy_factory.errors import SleepyFactoryError
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.metrics import FactoryMetrics, meter_for
 from sleepy_factory.registry import Registration, process_id
 from sleepy_factory.runtime import open_role_pool
-from sleepy_factory.session_limits import SessionLimits
 from sleepy_factory.supervision import Supervisor
 from sleepy_factory.tracing import tracer_for
-from sleepy_factory.wakeup import ORCHESTRATE_CHANNEL, Listener
+from sleepy_factory.wakeup import ORCHESTRATE_CHANNEL, start_listener
 
 
 def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) -> None:
@@ -30,15 +28,7 @@ def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) ->
     health = HealthBeacon(settings.health_file)
     supervisor = Supervisor(stop, health)
     wake = threading.Event()
-    if settings.notify:
-        Listener(
-            resolve_url(settings),
-            [ORCHESTRATE_CHANNEL],
-            wake,
-            stop,
-            supervisor,
-            limits=SessionLimits.for_role(settings),
-        ).start()
+    start_listener(settings, [ORCHESTRATE_CHANNEL], wake, stop, supervisor)
     registration = Registration(pool, supervisor, id=process_id("orchestrator"), role="orchestrator")
     registration.start()
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -74,6 +74,17 @@ class Settings(BaseSettings):
     # from handler failures (SF_MAX_ATTEMPTS), so an outage never pushes healthy jobs to ERROR.
     max_lease_losses: int = Field(default=20, ge=1, le=1_000)
 
+    # --- Behind a connection pooler such as PgBouncer (see pooling.py) ----------------------------
+    # "transaction": DATABASE_URL is a pooler in transaction mode, so nothing may rely on session
+    # state: no startup options (the session limits move onto the database role), no prepared
+    # statements unless SF_PREPARE_THRESHOLD allows them, and LISTEN only on SF_LISTEN_DATABASE_URL.
+    pool_mode: Literal["session", "transaction"] = "session"
+    # psycopg prepares a statement once a connection has run it this many times; "off" never.
+    # Unset: psycopg's 5 in session mode, off in transaction mode (PgBouncer < 1.21 cannot carry them).
+    prepare_threshold: Annotated[int, Field(ge=0, le=1_000_000)] | Literal["off"] | None = None
+    # A direct (unpooled) server for LISTEN; unset in transaction mode: the roles only poll.
+    listen_database_url: SecretStr | None = None
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _level_in_any_case(cls, value: object) -> object:
@@ -104,7 +115,14 @@ class Settings(BaseSettings):
 
     # --- end of the fold-in block ---
 
-    @field_validator("database_url", mode="before")
+    @field_validator("prepare_threshold", "pool_mode", mode="before")
+    @classmethod
+    def _lower_case_word(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().isdigit():
+            return value.strip().lower() or None
+        return value
+
+    @field_validator("database_url", "listen_database_url", mode="before")
     @classmethod
     def _parseable_url(cls, value: object) -> object:
         if value is None or value == "":
@@ -130,7 +148,8 @@ def _describe(exc: ValidationError) -> str:
     field = str(first["loc"][0]) if first["loc"] else "?"
     variable = "DATABASE_URL" if field == "DATABASE_URL" else f"SF_{field.upper()}"
     given = first.get("input")
-    shown = "" if variable == "DATABASE_URL" or given is None else f" (got {given!r})"
+    secret = variable in {"DATABASE_URL", "SF_LISTEN_DATABASE_URL"}
+    shown = "" if secret or given is None else f" (got {given!r})"
     return f"invalid setting {variable}{shown}: {first['msg']}"
 
 

@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 from sleepy_factory.config import Settings
 from sleepy_factory.embedded import recorded_url
 from sleepy_factory.errors import ConfigError, DatabaseUnavailableError, ShutdownRequested
+from sleepy_factory.pooling import PSYCOPG_PREPARE_THRESHOLD
 from sleepy_factory.session_limits import RoleConnection, SessionLimits
 from sleepy_factory.urls import libpq_url, masked, parse_problem, scrubbed
 
@@ -23,6 +24,11 @@ NO_DATABASE = (
     "no database configured: set DATABASE_URL=postgresql+psycopg://user:pass@host/db, "
     "or start `sf dev` (embedded Postgres) in another terminal"
 )
+
+
+# What PgBouncer answers to the startup options that carry the session limits.
+STARTUP_REFUSED = "unsupported startup parameter"
+POOLER_HINT = " (a pooler in transaction mode? set SF_POOL_MODE=transaction)"
 
 
 def resolve_url(settings: Settings) -> str:
@@ -35,26 +41,35 @@ def resolve_url(settings: Settings) -> str:
 
 
 def connect(
-    url: str, *, timeout: float = 10.0, limits: SessionLimits | None = None
+    url: str,
+    *,
+    timeout: float = 10.0,
+    limits: SessionLimits | None = None,
+    prepare_threshold: int | None = PSYCOPG_PREPARE_THRESHOLD,
 ) -> psycopg.Connection[tuple[object, ...]]:
     """One autocommit connection; a failure names the (masked) URL.
 
     Roles pass their `limits` (session_limits.py); without them nothing bounds a statement, as
-    migrations, `sf bench` set-up and one-off CLI commands need.
+    migrations, `sf bench` set-up and one-off CLI commands need. `prepare_threshold` None never
+    prepares a statement (behind a transaction pooler: pooling.py).
     """
     try:
         if limits is None:
-            return psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=max(1, int(timeout)))
-        conn = RoleConnection.connect(
-            libpq_url(url),
-            autocommit=True,
-            connect_timeout=max(1, int(timeout)),
-            **limits.conninfo(libpq_url(url)),
-        )
-        conn.reply_timeout = limits.reply_timeout
+            conn = psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=max(1, int(timeout)))
+        else:
+            conn = RoleConnection.connect(
+                libpq_url(url),
+                autocommit=True,
+                connect_timeout=max(1, int(timeout)),
+                **limits.conninfo(libpq_url(url)),
+            )
+            conn.reply_timeout = limits.reply_timeout
+        conn.prepare_threshold = prepare_threshold
         return conn
     except psycopg.OperationalError as exc:
         reason = scrubbed(_first_line(exc), url)
+        if STARTUP_REFUSED in reason:
+            reason += POOLER_HINT
         raise DatabaseUnavailableError(f"cannot connect to {masked(url)}: {reason}") from None
     except psycopg.ProgrammingError as exc:  # malformed conninfo: libpq may quote the password back
         raise ConfigError(f"invalid DATABASE_URL {masked(url)}: {parse_problem(exc)}") from None
@@ -90,7 +105,12 @@ def wait_for_database(url: str, timeout: float, stop: threading.Event | None = N
 
 
 def open_pool(
-    url: str, *, max_size: int, name: str, limits: SessionLimits | None = None
+    url: str,
+    *,
+    max_size: int,
+    name: str,
+    limits: SessionLimits | None = None,
+    prepare_threshold: int | None = PSYCOPG_PREPARE_THRESHOLD,
 ) -> ConnectionPool[psycopg.Connection[tuple[object, ...]]]:
     """A pool of autocommit connections; each statement is its own transaction unless wrapped.
 
@@ -98,7 +118,7 @@ def open_pool(
     server restart, or closed by its reply timeout (`limits`), fails its statement, the pool drops
     it, and the caller's loop retries.
     """
-    kwargs: dict[str, object] = {"autocommit": True}
+    kwargs: dict[str, object] = {"autocommit": True, "prepare_threshold": prepare_threshold}
     connection_class: type[psycopg.Connection[tuple[object, ...]]] = psycopg.Connection
     configure = None
     if limits is not None:
@@ -133,7 +153,12 @@ def _is_permanent(message: str) -> bool:
     lowered = message.lower()
     return any(
         marker in lowered
-        for marker in ("password authentication failed", "does not exist", "no password supplied")
+        for marker in (
+            "password authentication failed",
+            "does not exist",
+            "no password supplied",
+            STARTUP_REFUSED,
+        )
     )
 
 

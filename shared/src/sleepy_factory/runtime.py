@@ -19,6 +19,7 @@ from sleepy_factory.config import Settings
 from sleepy_factory.db import connect, open_pool, resolve_url, wait_for_database
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.migrate import check_schema
+from sleepy_factory.pooling import prepare_threshold, warn_unless_role_limits
 from sleepy_factory.session_limits import SessionLimits
 from sleepy_factory.urls import masked
 
@@ -34,10 +35,15 @@ def open_role_pool(settings: Settings, *, name: str, size: int, stop: threading.
     """Wait for the database (up to SF_CONNECT_TIMEOUT, or until `stop`), check its schema, open a pool."""
     url = resolve_url(settings)
     wait_for_database(url, settings.connect_timeout, stop)
-    with connect(url) as conn:
+    limits = SessionLimits.for_role(settings)
+    prepare = prepare_threshold(settings)
+    # Connected as the pool will be, so a pooler that refuses the role's startup options says so now.
+    with connect(url, limits=limits, prepare_threshold=prepare) as conn:
         check_schema(conn)
+        if not limits.in_startup:
+            warn_unless_role_limits(conn, limits)
     log.info("%s connected to %s", name, masked(url))
-    return open_pool(url, max_size=size, name=name, limits=SessionLimits.for_role(settings))
+    return open_pool(url, max_size=size, name=name, limits=limits, prepare_threshold=prepare)
 
 
 def stop_on_signals(stop: threading.Event) -> None:

@@ -43,6 +43,9 @@ class SessionLimits:
     idle_in_transaction_timeout: float
     reply_timeout: float
     tcp_keepalives: bool = True
+    # Send the server-side limits as startup options. Off behind a transaction pooler, which
+    # refuses or drops them; there they are set on the database role instead (pooling.py).
+    in_startup: bool = True
 
     @classmethod
     def for_role(cls, settings: Settings) -> SessionLimits:
@@ -61,20 +64,29 @@ class SessionLimits:
             idle_in_transaction_timeout=_chosen(settings.idle_in_transaction_timeout, max(5.0, lease)),
             reply_timeout=_chosen(settings.reply_timeout, max(lease / 2, statement + 1.0)),
             tcp_keepalives=settings.tcp_keepalives,
+            in_startup=settings.pool_mode == "session",
         )
+
+    def server_milliseconds(self) -> list[tuple[str, int]]:
+        """The server-side limits that are on, as Postgres setting names and milliseconds."""
+        return [
+            (name, int(seconds * 1000))
+            for name, seconds in (
+                ("statement_timeout", self.statement_timeout),
+                ("lock_timeout", self.lock_timeout),
+                ("idle_in_transaction_session_timeout", self.idle_in_transaction_timeout),
+            )
+            if seconds > 0
+        ]
 
     def conninfo(self, url: str) -> dict[str, Any]:
         """Connection parameters to add to `url`; anything the URL sets itself wins."""
         given = conninfo_to_dict(url)
         params: dict[str, Any] = {}
         options = " ".join(
-            f"-c {name}={int(seconds * 1000)}"
-            for name, seconds in (
-                ("statement_timeout", self.statement_timeout),
-                ("lock_timeout", self.lock_timeout),
-                ("idle_in_transaction_session_timeout", self.idle_in_transaction_timeout),
-            )
-            if seconds > 0 and f"{name}=" not in str(given.get("options", ""))
+            f"-c {name}={milliseconds}"
+            for name, milliseconds in (self.server_milliseconds() if self.in_startup else [])
+            if f"{name}=" not in str(given.get("options", ""))
         )
         if options:
             params["options"] = f"{given['options']} {options}" if given.get("options") else options

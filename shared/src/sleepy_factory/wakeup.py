@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 
 import psycopg
 from psycopg import sql
 
-from sleepy_factory.db import connect
+from sleepy_factory.config import Settings
+from sleepy_factory.db import connect, resolve_url
 from sleepy_factory.errors import DatabaseUnavailableError
+from sleepy_factory.pooling import listen_url
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker
 from sleepy_factory.session_limits import SessionLimits
 from sleepy_factory.supervision import Supervisor
@@ -78,3 +81,30 @@ class Listener:
             while not self._stop.is_set():
                 for _ in conn.notifies(timeout=0.5):
                     self._wake.set()
+
+
+def start_listener(
+    settings: Settings,
+    channels: list[str],
+    wake: threading.Event,
+    stop: threading.Event,
+    supervisor: Supervisor,
+) -> Listener | None:
+    """A role's listener, started; None when SF_NOTIFY is off or no unpooled server is known.
+
+    LISTEN needs one server session for as long as it listens, which a transaction pooler cannot
+    give: behind one, only SF_LISTEN_DATABASE_URL (Postgres itself) is listened on, else the role
+    polls every SF_POLL_SECONDS.
+    """
+    if not settings.notify:
+        return None
+    url = listen_url(settings, resolve_url(settings))
+    if url is None:
+        log.info(
+            "no LISTEN behind a transaction pooler without SF_LISTEN_DATABASE_URL: polling every %gs",
+            settings.poll_seconds,
+        )
+        return None
+    # The listen URL names the server itself, so the limits go in its startup packet as usual.
+    limits = replace(SessionLimits.for_role(settings), in_startup=True)
+    return Listener(url, channels, wake, stop, supervisor, limits=limits).start()

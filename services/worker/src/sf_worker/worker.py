@@ -17,16 +17,14 @@ from functools import partial
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
 from sleepy_factory.config import Settings
-from sleepy_factory.db import resolve_url
 from sleepy_factory.handlers import StageHandler
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.metrics import FactoryMetrics
 from sleepy_factory.queue import ClaimedStage, Lease, claim, heartbeat, release
 from sleepy_factory.registry import process_id
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool, forward_stop
-from sleepy_factory.session_limits import SessionLimits
 from sleepy_factory.supervision import Supervisor
-from sleepy_factory.wakeup import Listener, ready_channel
+from sleepy_factory.wakeup import ready_channel, start_listener
 
 from sf_worker.run_threads import RunThreads
 from sf_worker.stage_run import Finisher, StageRun, StageRunner
@@ -97,10 +95,7 @@ class Worker:
         poll = poll or self._settings.poll_seconds
         supervisor = self._supervisor or Supervisor(stop, self._health)
         forward_stop(stop, self._wake)
-        if self._settings.notify:
-            url = resolve_url(self._settings)
-            limits = SessionLimits.for_role(self._settings)
-            Listener(url, [ready_channel(self.stage)], self._wake, stop, supervisor, limits=limits).start()
+        start_listener(self._settings, [ready_channel(self.stage)], self._wake, stop, supervisor)
         supervisor.start(self._heartbeat_loop, name=f"heartbeat-{self.stage}")
         self._runner.completer.start(supervisor)
         log.info("worker %s started: stage=%s concurrency=%d", self.owner, self.stage, self._concurrency)
