@@ -38,10 +38,23 @@ class Settings(BaseSettings):
     sim_seconds_max: float | None = Field(default=None, ge=0, le=86_400)
     # Simulated stages of jobs whose topic contains this text always fail (a poison job on demand).
     sim_fail_topic: str | None = None
+    # Simulated stages also publish a file of this many bytes (exercises the artifact store).
+    sim_artifact_bytes: int = Field(default=0, ge=0, le=64 * 1024**3)
     fast_handoff: bool = True
     notify: bool = True
     # Where stage outputs are stored; default <data dir>/artifacts.
     artifact_dir: Path | None = None
+    # Or an S3-compatible bucket every node reaches: s3://bucket/prefix (wins over SF_ARTIFACT_DIR).
+    # Workers then keep scratch files under <data dir>/scratch. Unset credentials fall back to
+    # boto3's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a pod's role...).
+    artifact_url: str | None = None
+    s3_endpoint_url: str | None = None  # e.g. http://minio:9000; unset: AWS itself
+    s3_region: str | None = None
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Files above this size go up in parts of this size (one part in memory at a time); S3's
+    # smallest part is 5 MiB.
+    s3_part_size: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3)
     # Stage handlers: "media" makes real videos, "sim" the simulated stand-ins (tests, benchmarks).
     handlers: Literal["media", "sim"] = "media"
     health_file: Path = Path(tempfile.gettempdir()) / "sf-health"
@@ -103,6 +116,20 @@ class Settings(BaseSettings):
         return value
 
     # --- end of the fold-in block ---
+
+    @field_validator("artifact_url", "s3_endpoint_url", "s3_region", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("artifact_url")
+    @classmethod
+    def _s3_location(cls, value: str | None) -> str | None:
+        if value is not None:
+            from sleepy_factory.artifacts.location import S3Location
+
+            S3Location.parse(value)  # raises ValueError with the reason
+        return value
 
     @field_validator("database_url", mode="before")
     @classmethod
