@@ -45,9 +45,11 @@ class Settings(BaseSettings):
     # Where stage outputs are stored; default <data dir>/artifacts.
     artifact_dir: Path | None = None
     # Or an S3-compatible bucket every node reaches: s3://bucket/prefix (wins over SF_ARTIFACT_DIR).
-    # Workers then keep scratch files under <data dir>/scratch. Unset credentials fall back to
-    # boto3's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a pod's role...).
+    # Workers then keep scratch files on their own disk, in SF_SCRATCH_DIR (default <data dir>/scratch).
+    # Unset credentials fall back to boto3's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+    # AWS_PROFILE, a pod's web identity...).
     artifact_url: str | None = None
+    scratch_dir: Path | None = None
     s3_endpoint_url: str | None = None  # e.g. http://minio:9000; unset: AWS itself
     s3_region: str | None = None
     s3_access_key_id: SecretStr | None = None
@@ -117,7 +119,7 @@ class Settings(BaseSettings):
 
     # --- end of the fold-in block ---
 
-    @field_validator("artifact_url", "s3_endpoint_url", "s3_region", mode="before")
+    @field_validator("artifact_url", "s3_endpoint_url", "s3_region", "scratch_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -157,7 +159,9 @@ def _describe(exc: ValidationError) -> str:
     field = str(first["loc"][0]) if first["loc"] else "?"
     variable = "DATABASE_URL" if field == "DATABASE_URL" else f"SF_{field.upper()}"
     given = first.get("input")
-    shown = "" if variable == "DATABASE_URL" or given is None else f" (got {given!r})"
+    # Never echo a URL that may carry credentials (user:password@...).
+    hidden = variable == "DATABASE_URL" or given is None or "@" in str(given)
+    shown = "" if hidden else f" (got {given!r})"
     return f"invalid setting {variable}{shown}: {first['msg']}"
 
 

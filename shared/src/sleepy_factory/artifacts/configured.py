@@ -26,6 +26,8 @@ def open_store(settings: Settings) -> LocalStore | S3Store:
             "install sleepy-factory-core[s3]"
         ) from None
 
+    if (settings.s3_access_key_id is None) != (settings.s3_secret_access_key is None):
+        raise ConfigError("set both SF_S3_ACCESS_KEY_ID and SF_S3_SECRET_ACCESS_KEY, or neither")
     options = S3Options(
         endpoint_url=settings.s3_endpoint_url,
         region=settings.s3_region,
@@ -36,7 +38,7 @@ def open_store(settings: Settings) -> LocalStore | S3Store:
     return S3Store(
         S3Location.parse(settings.artifact_url),
         make_client(options),
-        scratch=settings.data_dir / "scratch",
+        scratch=settings.scratch_dir or settings.data_dir / "scratch",
         part_size=options.part_size,
     )
 

@@ -88,14 +88,15 @@ def make_client(options: S3Options) -> S3Client:
         connect_timeout=10,
         read_timeout=60,
     )
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=options.endpoint_url,
-        region_name=options.region or ("us-east-1" if options.endpoint_url else None),
-        aws_access_key_id=options.access_key_id,
-        aws_secret_access_key=options.secret_access_key,
-        config=config,
-    )
+    with _errors("setting up the S3 client"):
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=options.endpoint_url,
+            region_name=options.region or ("us-east-1" if options.endpoint_url else None),
+            aws_access_key_id=options.access_key_id,
+            aws_secret_access_key=options.secret_access_key,
+            config=config,
+        )
 
 
 class S3Store:
