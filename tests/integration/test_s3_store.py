@@ -21,6 +21,7 @@ from sleepy_factory.artifacts.maintenance import collect_garbage, verify_job
 from sleepy_factory.artifacts.s3 import S3Store
 from sleepy_factory.artifacts.store import ChecksumMismatchError, file_digest
 from sleepy_factory.config import Settings
+from sleepy_factory.handlers import StageCancelledError
 from sleepy_factory.jobs import create_job
 from sleepy_factory.pipeline import Format
 
@@ -130,6 +131,28 @@ def test_a_large_file_goes_up_in_parts_with_bounded_memory(
     assert store.digest(artifact.uri) == expected
     # One part in memory at a time (and whatever the client buffers), never the whole file.
     assert peak < 3 * PART, f"peak {peak / MiB:.1f} MiB for a {size / MiB:.1f} MiB file"
+
+
+def test_a_cancelled_run_stops_its_upload_between_parts_and_leaves_nothing(
+    s3_server: S3Server, s3_prefix: str, tmp_path: Path
+) -> None:
+    store = _store(s3_server, s3_prefix, tmp_path)
+    job_id = uuid.uuid4()
+    source = _scratch_file(store, job_id, "render", 1, "video.mp4", 4 * PART)
+    asked: list[bool] = []
+
+    def stop_after_two() -> bool:
+        asked.append(True)
+        return len(asked) > 2
+
+    with pytest.raises(StageCancelledError):
+        store.put(job_id, "render", 1, kind="video", source=source, media={}, should_stop=stop_after_two)
+
+    assert len(asked) == 3, "checked before each part"
+    assert _keys(s3_server, s3_prefix) == set()
+    uploads = s3_server.client().list_multipart_uploads(Bucket=BUCKET, Prefix=s3_prefix)
+    assert uploads.get("Uploads", []) == [], "the unfinished upload is aborted at once"
+    assert source.exists(), "nothing was published: the scratch file stays for gc"
 
 
 def test_inputs_are_downloaded_only_when_a_stage_reads_them(

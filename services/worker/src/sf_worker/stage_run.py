@@ -142,7 +142,13 @@ class StageRunner:
             cancelled=run.cancelled,
             make_workdir=lambda: store.workdir(lease.job_id, lease.stage, lease.attempt),
             publisher=lambda kind, path, media: store.put(
-                lease.job_id, lease.stage, lease.attempt, kind=kind, source=path, media=media
+                lease.job_id,
+                lease.stage,
+                lease.attempt,
+                kind=kind,
+                source=path,
+                media=media,
+                should_stop=run.cancelled.is_set,
             ),
             load_inputs=lambda: self._inputs(lease),
         )

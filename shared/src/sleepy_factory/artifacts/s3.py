@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ from sleepy_factory.artifacts.store import (
     file_digest,
 )
 from sleepy_factory.errors import SleepyFactoryError
+from sleepy_factory.handlers import StageCancelledError
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -120,13 +121,21 @@ class S3Store:
         self.scratch.remove(self.scratch.attempt_dir(job_id, stage, attempt))
 
     def put(
-        self, job_id: uuid.UUID, stage: str, attempt: int, *, kind: str, source: Path, media: dict[str, Any]
+        self,
+        job_id: uuid.UUID,
+        stage: str,
+        attempt: int,
+        *,
+        kind: str,
+        source: Path,
+        media: dict[str, Any],
+        should_stop: Callable[[], bool] | None = None,
     ) -> StoredArtifact:
         key = self.location.key(job_id, stage, attempt, source.name)
         digest, size = file_digest(source)
         with _errors(f"uploading {source.name} to {self.location}"):
             if size > self.part_size:
-                self._upload_in_parts(source, key, digest)
+                self._upload_in_parts(source, key, digest, should_stop or (lambda: False))
             else:
                 with source.open("rb") as body:
                     self.client.put_object(
@@ -207,7 +216,7 @@ class S3Store:
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _upload_in_parts(self, source: Path, key: str, digest: str) -> None:
+    def _upload_in_parts(self, source: Path, key: str, digest: str, should_stop: Callable[[], bool]) -> None:
         bucket = self.location.bucket
         upload_id = self.client.create_multipart_upload(Bucket=bucket, Key=key, Metadata={"sha256": digest})[
             "UploadId"
@@ -217,6 +226,8 @@ class S3Store:
             with source.open("rb") as handle:
                 number = 1
                 while part := handle.read(self.part_size):  # the only part held in memory
+                    if should_stop():  # a cancelled run need not finish a multi-GB upload
+                        raise StageCancelledError(f"upload of {source.name} cancelled")
                     reply = self.client.upload_part(
                         Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=part
                     )

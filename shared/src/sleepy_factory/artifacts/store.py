@@ -13,7 +13,7 @@ import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -43,9 +43,18 @@ class Store(Protocol):
         ...
 
     def put(
-        self, job_id: uuid.UUID, stage: str, attempt: int, *, kind: str, source: Path, media: dict[str, Any]
+        self,
+        job_id: uuid.UUID,
+        stage: str,
+        attempt: int,
+        *,
+        kind: str,
+        source: Path,
+        media: dict[str, Any],
+        should_stop: Callable[[], bool] | None = None,
     ) -> StoredArtifact:
-        """Publish a finished file atomically (readers see none of it or all of it) and describe it."""
+        """Publish a finished file atomically (readers see none of it or all of it) and describe it.
+        A long upload checks `should_stop` as it goes and raises StageCancelledError when it is true."""
         ...
 
     def local_copy(self, uri: str, *, sha256: str, size: int, into: Path) -> Path:
@@ -87,7 +96,15 @@ class LocalStore:
         return path
 
     def put(
-        self, job_id: uuid.UUID, stage: str, attempt: int, *, kind: str, source: Path, media: dict[str, Any]
+        self,
+        job_id: uuid.UUID,
+        stage: str,
+        attempt: int,
+        *,
+        kind: str,
+        source: Path,
+        media: dict[str, Any],
+        should_stop: Callable[[], bool] | None = None,  # a rename is instant: nothing to stop
     ) -> StoredArtifact:
         target = self.attempt_dir(job_id, stage, attempt) / source.name
         created = _make_dirs(target.parent)
