@@ -88,6 +88,7 @@ def make_client(options: S3Options) -> S3Client:
         s3={"addressing_style": "path" if options.endpoint_url else "auto"},
         connect_timeout=10,
         read_timeout=60,
+        max_pool_connections=32,  # one client serves all of a worker's handler threads
     )
     with _errors("setting up the S3 client"):
         return boto3.session.Session().client(
