@@ -34,6 +34,8 @@ ACCESS_KEY, SECRET_KEY = "sf-test-key", "sf-test-secret"
 class S3Server:
     endpoint: str
     log: Path
+    # weed always leaves this socket behind, whatever its flags say: removed when it stops.
+    grpc_socket: Path
 
     def client(self) -> S3Client:
         return make_client(S3Options(self.endpoint, None, ACCESS_KEY, SECRET_KEY))
@@ -74,6 +76,32 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
             }
         )
     )
+    for tries_left in reversed(range(3)):
+        process, server = _start(workdir, config)
+        try:
+            _wait_serving(process, server)
+        except _ExitedEarly:
+            process.wait()
+            server.grpc_socket.unlink(missing_ok=True)
+            if not tries_left:
+                raise
+            continue  # a free port was taken meanwhile: again, on other ports
+        except BaseException:
+            _stop(process, server)
+            raise
+        try:
+            yield server
+        finally:
+            _stop(process, server)
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
+
+
+class _ExitedEarly(AssertionError):
+    pass
+
+
+def _start(workdir: Path, config: Path) -> tuple[subprocess.Popen[bytes], S3Server]:
     master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _free_ports(8)
     log = workdir / "weed.log"
     flags = f"""
@@ -83,8 +111,9 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
         -volume.port={volume} -volume.port.grpc={volume_grpc} -volume.max=50
         -filer -filer.port={filer} -filer.port.grpc={filer_grpc} -filer.localSocket={workdir}/filer.sock
         -s3 -s3.port={s3} -s3.port.grpc={s3_grpc} -s3.port.iceberg=0 -s3.port.lance=0 -s3.config={config}
+        -s3.localSocket={workdir}/s3.sock
     """
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen(
             [str(WEED), "server", *flags.split()],
             cwd=workdir,
@@ -92,29 +121,33 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = S3Server(f"http://127.0.0.1:{s3}", log)
-    try:
-        client = server.client()
+    socket_path = Path("/tmp") / f"seaweedfs-s3-grpc-{s3_grpc}.sock"
+    return process, S3Server(f"http://127.0.0.1:{s3}", log, socket_path)
 
-        def bucket_made() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"weed exited {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                client.create_bucket(Bucket=BUCKET)
-            except Exception:  # not up yet (connection refused, or no volume server yet)
-                return False
-            return True
 
-        wait_until(bucket_made, 90, what="SeaweedFS to serve S3", interval=0.5)
-        yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
+def _wait_serving(process: subprocess.Popen[bytes], server: S3Server) -> None:
+    client = server.client()
+
+    def bucket_made() -> bool:
+        if process.poll() is not None:
+            raise _ExitedEarly(f"weed exited {process.returncode}:\n{server.log.read_text()[-3000:]}")
         try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+            client.create_bucket(Bucket=BUCKET)
+        except Exception:  # not up yet (connection refused, or no volume server yet)
+            return False
+        return True
+
+    wait_until(bucket_made, 90, what="SeaweedFS to serve S3", interval=0.5)
+
+
+def _stop(process: subprocess.Popen[bytes], server: S3Server) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    server.grpc_socket.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
