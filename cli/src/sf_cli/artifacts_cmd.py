@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sleepy_factory.artifacts import LocalStore
+from sleepy_factory.artifacts.configured import open_store
 from sleepy_factory.artifacts.maintenance import collect_garbage, export_job, verify_job
-from sleepy_factory.config import artifact_root, load_settings
+from sleepy_factory.config import load_settings
 from sleepy_factory.errors import SleepyFactoryError
 from sleepy_factory.jobs import get_job, parse_job_id
 from sleepy_factory.retention import parse_age
@@ -16,13 +17,16 @@ from sleepy_factory.retention import parse_age
 from sf_cli import render
 from sf_cli.app import JsonFlag, app, database
 
+if TYPE_CHECKING:
+    from sleepy_factory.artifacts.s3 import S3Store
+
 
 class VerificationError(SleepyFactoryError):
     exit_code = 1
 
 
-def _store() -> LocalStore:
-    return LocalStore(artifact_root(load_settings()))
+def _store() -> LocalStore | S3Store:
+    return open_store(load_settings())
 
 
 @app.command()
@@ -65,9 +69,17 @@ def gc(
 ) -> None:
     """Remove files of failed, stale or dead attempts and of pruned jobs (never running work)."""
     age = parse_age(older_than)
+    store = _store()
     with database() as conn:
-        report = collect_garbage(conn, _store(), older_than=age, dry_run=dry_run)
+        report = collect_garbage(conn, store, older_than=age, dry_run=dry_run)
     for path in report.removed:
         typer.echo(str(path))
     verb = "would remove" if dry_run else "removed"
-    typer.echo(f"{verb} {len(report.removed)} director(ies), {report.bytes_freed} bytes")
+    if isinstance(store, LocalStore):
+        typer.echo(f"{verb} {len(report.removed)} director(ies), {report.bytes_freed} bytes")
+        return
+    aborted = "would abort" if dry_run else "aborted"
+    typer.echo(
+        f"{verb} {len(report.removed)} object(s) or scratch director(ies), {report.bytes_freed} bytes; "
+        f"{aborted} {report.uploads_aborted} unfinished upload(s)"
+    )

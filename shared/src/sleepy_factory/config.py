@@ -38,10 +38,25 @@ class Settings(BaseSettings):
     sim_seconds_max: float | None = Field(default=None, ge=0, le=86_400)
     # Simulated stages of jobs whose topic contains this text always fail (a poison job on demand).
     sim_fail_topic: str | None = None
+    # Simulated stages also publish a file of this many bytes (exercises the artifact store).
+    sim_artifact_bytes: int = Field(default=0, ge=0, le=64 * 1024**3)
     fast_handoff: bool = True
     notify: bool = True
     # Where stage outputs are stored; default <data dir>/artifacts.
     artifact_dir: Path | None = None
+    # Or an S3-compatible bucket every node reaches: s3://bucket/prefix (wins over SF_ARTIFACT_DIR).
+    # Workers then keep scratch files on their own disk, in SF_SCRATCH_DIR (default <data dir>/scratch).
+    # Unset credentials fall back to boto3's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+    # AWS_PROFILE, a pod's web identity...).
+    artifact_url: str | None = None
+    scratch_dir: Path | None = None
+    s3_endpoint_url: str | None = None  # e.g. http://minio:9000; unset: AWS itself
+    s3_region: str | None = None
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Files above this size go up in parts of this size (one part in memory at a time); S3's
+    # smallest part is 5 MiB.
+    s3_part_size: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3)
     # Stage handlers: "media" makes real videos, "sim" the simulated stand-ins (tests, benchmarks).
     handlers: Literal["media", "sim"] = "media"
     health_file: Path = Path(tempfile.gettempdir()) / "sf-health"
@@ -122,6 +137,20 @@ class Settings(BaseSettings):
             return value.strip().lower() or None
         return value
 
+    @field_validator("artifact_url", "s3_endpoint_url", "s3_region", "scratch_dir", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("artifact_url")
+    @classmethod
+    def _s3_location(cls, value: str | None) -> str | None:
+        if value is not None:
+            from sleepy_factory.artifacts.location import S3Location
+
+            S3Location.parse(value)  # raises ValueError with the reason
+        return value
+
     @field_validator("database_url", "listen_database_url", mode="before")
     @classmethod
     def _parseable_url(cls, value: object) -> object:
@@ -148,7 +177,8 @@ def _describe(exc: ValidationError) -> str:
     field = str(first["loc"][0]) if first["loc"] else "?"
     variable = "DATABASE_URL" if field == "DATABASE_URL" else f"SF_{field.upper()}"
     given = first.get("input")
-    secret = variable in {"DATABASE_URL", "SF_LISTEN_DATABASE_URL"}
+    # Never echo a URL that may carry credentials (user:password@...).
+    secret = variable in {"DATABASE_URL", "SF_LISTEN_DATABASE_URL"} or "@" in str(given)
     shown = "" if secret or given is None else f" (got {given!r})"
     return f"invalid setting {variable}{shown}: {first['msg']}"
 

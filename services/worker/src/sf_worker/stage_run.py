@@ -8,15 +8,16 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
-from sleepy_factory.artifacts import LocalStore, list_artifacts
-from sleepy_factory.artifacts.store import WORK_DIR
-from sleepy_factory.config import Settings, artifact_root
+from sleepy_factory.artifacts import list_artifacts
+from sleepy_factory.artifacts.configured import open_store
+from sleepy_factory.artifacts.inputs import StoredInputs
+from sleepy_factory.config import Settings
 from sleepy_factory.handlers import StageCancelledError, StageContext, StageHandler
 from sleepy_factory.logs import stage_fields
 from sleepy_factory.metrics import CANCELLED, COMPLETED, FAILED, LOST, FactoryMetrics
@@ -99,7 +100,7 @@ class StageRunner:
         self._tracer = tracer
         self.metrics = metrics or FactoryMetrics()
         self._on_settled = on_settled
-        self._store = LocalStore(artifact_root(settings))
+        self._store = open_store(settings)
         self.completer: Completer[StageRun] = Completer(
             self.write, self._completed, stage=stage, owner=owner, handoff=settings.fast_handoff
         )
@@ -162,14 +163,24 @@ class StageRunner:
             cancelled=run.cancelled,
             make_workdir=lambda: store.workdir(lease.job_id, lease.stage, lease.attempt),
             publisher=lambda kind, path, media: store.put(
-                lease.job_id, lease.stage, lease.attempt, kind=kind, source=path, media=media
+                lease.job_id,
+                lease.stage,
+                lease.attempt,
+                kind=kind,
+                source=path,
+                media=media,
+                should_stop=run.cancelled.is_set,
             ),
             load_inputs=lambda: self._inputs(lease),
         )
 
-    def _inputs(self, lease: Lease) -> dict[str, Path]:
+    def _inputs(self, lease: Lease) -> Mapping[str, Path]:
         with self._pool.connection() as conn:
-            return {a.kind: self._store.path(a.uri) for a in list_artifacts(conn, lease.job_id)}
+            rows = list_artifacts(conn, lease.job_id)
+        # From a bucket, each file is downloaded into this attempt's scratch when first read.
+        return StoredInputs(
+            self._store, rows, scratch=lambda: self._store.workdir(lease.job_id, lease.stage, lease.attempt)
+        )
 
     def _call_handler(self, run: StageRun, ctx: StageContext) -> dict[str, Any]:
         run.started_at = time.monotonic()
@@ -183,9 +194,7 @@ class StageRunner:
         if completed:
             log.info("completed: %s", _ids(run.lease), extra=run.log_fields)
             # The scratch directory of a completed attempt is no longer needed.
-            self._store.remove(
-                self._store.attempt_dir(run.lease.job_id, run.lease.stage, run.lease.attempt) / WORK_DIR
-            )
+            self._store.discard_workdir(run.lease.job_id, run.lease.stage, run.lease.attempt)
             self._finished(run, COMPLETED)
         else:
             log.warning(

@@ -1,11 +1,9 @@
-"""Keeping the store honest: collect files no registration points to, verify checksums, export."""
+"""Keeping the store honest (local or bucket): collect files no registration points to, verify
+checksums, export."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,10 +16,12 @@ from sleepy_factory.artifacts.catalog import (
     ArtifactRow,
     list_artifacts,
 )
-from sleepy_factory.artifacts.store import WORK_DIR, LocalStore, file_digest
+from sleepy_factory.artifacts.location import AttemptKey
+from sleepy_factory.artifacts.store import WORK_DIR, ArtifactMissingError, LocalStore
 from sleepy_factory.errors import InvalidInputError, SleepyFactoryError
 
 if TYPE_CHECKING:  # the queue package imports this module: no import cycle at run time
+    from sleepy_factory.artifacts.s3 import S3Object, S3Store
     from sleepy_factory.queue.records import Connection
 
 Attempt = tuple[uuid.UUID, str, int]
@@ -29,29 +29,62 @@ Attempt = tuple[uuid.UUID, str, int]
 
 @dataclass
 class GcReport:
-    removed: list[Path] = field(default_factory=list)
+    removed: list[Path | str] = field(default_factory=list)  # directories, or s3:// object addresses
     bytes_freed: int = 0
+    uploads_aborted: int = 0  # unfinished multipart uploads (a worker died while uploading)
+
+
+@dataclass(frozen=True)
+class _Registry:
+    """What the database says about the attempts gc finds, read in one snapshot."""
+
+    registered: set[Attempt]
+    running: set[Attempt]
+    existing_jobs: set[uuid.UUID]
+
+    @classmethod
+    def read(cls, conn: Connection, job_ids: list[uuid.UUID]) -> _Registry:
+        kept = conn.execute(KEPT_ATTEMPTS).fetchall()
+        existing = {row[0] for row in conn.execute(EXISTING_JOBS, {"ids": job_ids}).fetchall()}
+        return cls(
+            registered={(job_id, stage, attempt) for job_id, stage, attempt, run in kept if not run},
+            running={(job_id, stage, attempt) for job_id, stage, attempt, run in kept if run},
+            existing_jobs=existing,
+        )
+
+    def is_kept(self, key: Attempt) -> bool:
+        return key[0] in self.existing_jobs and key in self.registered
 
 
 def collect_garbage(
-    conn: Connection, store: LocalStore, *, older_than: dt.timedelta, dry_run: bool = False
+    conn: Connection, store: LocalStore | S3Store, *, older_than: dt.timedelta, dry_run: bool = False
 ) -> GcReport:
-    """Remove attempt directories no artifact row points to (failed, stale or dead attempts, and
-    pruned jobs), and leftover scratch directories. Attempts still RUNNING, and anything younger
-    than `older_than`, are left alone so work in progress is never touched."""
-    kept = conn.execute(KEPT_ATTEMPTS).fetchall()
-    registered: set[Attempt] = {(job_id, stage, attempt) for job_id, stage, attempt, run in kept if not run}
-    running: set[Attempt] = {(job_id, stage, attempt) for job_id, stage, attempt, run in kept if run}
-    dirs = list(store.attempt_dirs())
-    ids = list({job_id for job_id, _, _, _ in dirs})
-    existing = {row[0] for row in conn.execute(EXISTING_JOBS, {"ids": ids}).fetchall()}
+    """Remove files no artifact row points to (failed, stale or dead attempts, and pruned jobs)
+    and leftover scratch files; in a bucket also abort unfinished uploads. Attempts still
+    RUNNING, and anything younger than `older_than`, are left alone so work in progress is never
+    touched."""
     cutoff = time.time() - older_than.total_seconds()
+    if isinstance(store, LocalStore):
+        return _collect_local(conn, store, cutoff, dry_run=dry_run, scratch_only=False)
+    report = _collect_bucket(conn, store, cutoff, dry_run=dry_run)
+    # The scratch files of this node (failed attempts' downloads and half-written outputs).
+    local = _collect_local(conn, store.scratch, cutoff, dry_run=dry_run, scratch_only=True)
+    report.removed += local.removed
+    report.bytes_freed += local.bytes_freed
+    return report
+
+
+def _collect_local(
+    conn: Connection, store: LocalStore, cutoff: float, *, dry_run: bool, scratch_only: bool
+) -> GcReport:
+    dirs = list(store.attempt_dirs())
+    registry = _Registry.read(conn, list({job_id for job_id, _, _, _ in dirs}))
     report = GcReport()
     for job_id, stage, attempt, path in dirs:
         key = (job_id, stage, attempt)
-        if key in running or path.stat().st_mtime > cutoff:
+        if key in registry.running or path.stat().st_mtime > cutoff:
             continue
-        if job_id in existing and key in registered:
+        if registry.is_kept(key) and not scratch_only:
             target = path / WORK_DIR
             if not target.exists():
                 continue
@@ -64,6 +97,40 @@ def collect_garbage(
     return report
 
 
+def _collect_bucket(conn: Connection, store: S3Store, cutoff: float, *, dry_run: bool) -> GcReport:
+    objects, uploads = list(store.objects()), list(store.uploads())
+    job_ids = {o.attempt.job_id for o in objects} | {u.attempt.job_id for u in uploads}
+    registry = _Registry.read(conn, list(job_ids))
+    by_attempt: dict[Attempt, list[S3Object]] = {}
+    for obj in objects:
+        by_attempt.setdefault(_attempt(obj.attempt), []).append(obj)
+    report = GcReport()
+    doomed: list[str] = []
+    for key, group in by_attempt.items():
+        # An attempt's objects go together, and only once its newest one is old enough.
+        young = max(o.modified for o in group).timestamp() > cutoff
+        if young or key in registry.running or registry.is_kept(key):
+            continue
+        doomed += [o.key for o in group]
+        report.removed += [store.location.uri(o.key) for o in group]
+        report.bytes_freed += sum(o.bytes for o in group)
+    unfinished = [
+        u
+        for u in uploads
+        if u.initiated.timestamp() <= cutoff and _attempt(u.attempt) not in registry.running
+    ]
+    report.uploads_aborted = len(unfinished)
+    if not dry_run:
+        store.delete(doomed)
+        for upload in unfinished:
+            store.abort(upload)
+    return report
+
+
+def _attempt(key: AttemptKey) -> Attempt:
+    return key.job_id, key.stage, key.attempt
+
+
 @dataclass(frozen=True)
 class Mismatch:
     artifact: ArtifactRow
@@ -71,19 +138,21 @@ class Mismatch:
 
 
 def verify_job(
-    conn: Connection, store: LocalStore, job_id: uuid.UUID
+    conn: Connection, store: LocalStore | S3Store, job_id: uuid.UUID
 ) -> tuple[list[ArtifactRow], list[Mismatch]]:
     """Re-hash every registered file of the job; return (artifacts, mismatches)."""
     artifacts = list_artifacts(conn, job_id)
     problems = []
+    where = "on disk" if isinstance(store, LocalStore) else "in the bucket"
     for artifact in artifacts:
-        path = store.path(artifact.uri)
-        if not path.is_file():
-            problems.append(Mismatch(artifact, f"missing: {path}"))
+        try:
+            digest, size = store.digest(artifact.uri)
+        except ArtifactMissingError as exc:
+            problems.append(Mismatch(artifact, str(exc)))
             continue
-        digest, size = file_digest(path)
         if (digest, size) != (artifact.sha256, artifact.bytes):
-            problems.append(Mismatch(artifact, f"changed on disk: {path}"))
+            shown = store.path(artifact.uri) if isinstance(store, LocalStore) else artifact.uri
+            problems.append(Mismatch(artifact, f"changed {where}: {shown}"))
     return artifacts, problems
 
 
@@ -94,35 +163,39 @@ class ExportError(SleepyFactoryError):
     """The export target cannot be written (not a directory, read-only, no space...)."""
 
 
-def export_job(conn: Connection, store: LocalStore, job_id: uuid.UUID, target: Path) -> list[Path]:
-    """Copy the final video, captions and script of a job into `target`."""
+def export_job(conn: Connection, store: LocalStore | S3Store, job_id: uuid.UUID, target: Path) -> list[Path]:
+    """Copy the final video, captions and script of a job into `target` (streamed, and checked
+    against the recorded SHA-256 when they come from a bucket)."""
     wanted = [a for a in list_artifacts(conn, job_id) if a.kind in EXPORTED_KINDS]
     if not wanted:
         raise InvalidInputError(f"job {job_id} has no finished video, captions or script to export yet")
-    sources = [store.path(artifact.uri) for artifact in wanted]  # all refused before any is copied
-    for source in sources:
-        if not source.is_file():
-            raise SleepyFactoryError(f"artifact file missing: {source} (`sf verify {job_id}` checks all)")
+    if isinstance(store, LocalStore):
+        sources = [store.path(artifact.uri) for artifact in wanted]  # all refused before any is copied
+        for source in sources:
+            if not source.is_file():
+                raise SleepyFactoryError(f"artifact file missing: {source} (`sf verify {job_id}` checks all)")
+    else:
+        for artifact in wanted:
+            store.location.key_of(artifact.uri)  # all refused before any is copied
     try:
         target.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise ExportError(f"cannot export to {target}: it exists and is not a directory") from None
     except OSError as exc:
         raise ExportError(f"cannot export to {target}: {exc.strerror or exc}") from None
-    return [_copy(source, target / f"{job_id}-{source.name}") for source in sources]
+    return [_export(store, artifact, target / f"{job_id}-{_name(artifact.uri)}") for artifact in wanted]
 
 
-def _copy(source: Path, destination: Path) -> Path:
-    """Copy through a temporary name, so a failed copy never leaves a truncated file behind."""
-    staging = destination.with_name(f".{destination.name}.partial")
+def _export(store: LocalStore | S3Store, artifact: ArtifactRow, destination: Path) -> Path:
     try:
-        shutil.copyfile(source, staging)
-        os.replace(staging, destination)
+        store.export(artifact.uri, destination, sha256=artifact.sha256, size=artifact.bytes)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            staging.unlink(missing_ok=True)
         raise ExportError(f"cannot write {destination}: {exc.strerror or exc}") from None
     return destination
+
+
+def _name(uri: str) -> str:
+    return uri.rsplit("/", 1)[-1]
 
 
 def _size(path: Path) -> int:

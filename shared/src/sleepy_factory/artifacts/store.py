@@ -1,5 +1,5 @@
-"""Where artifact files live. `LocalStore` keeps them under a directory (SF_ARTIFACT_DIR); the
-`Store` protocol leaves room for an S3-compatible store.
+"""Where artifact files live. `LocalStore` keeps them under a directory (SF_ARTIFACT_DIR);
+`S3Store` (s3.py) in an S3-compatible bucket (SF_ARTIFACT_URL). Both meet the `Store` protocol.
 
 Layout: <root>/<job id>/<stage>/<attempt>/<kind><suffix>. Each attempt writes only under its own
 directory, so a stale attempt can never overwrite the files of the attempt that replaced it; only
@@ -8,11 +8,12 @@ files registered in the database count, and `sf gc` removes the rest.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -34,18 +35,48 @@ class StoredArtifact:
 
 class Store(Protocol):
     def workdir(self, job_id: uuid.UUID, stage: str, attempt: int) -> Path:
-        """A scratch directory for one attempt, on the same file system as its final files."""
+        """A local scratch directory for one attempt."""
+        ...
+
+    def discard_workdir(self, job_id: uuid.UUID, stage: str, attempt: int) -> None:
+        """Remove a completed attempt's scratch files."""
         ...
 
     def put(
-        self, job_id: uuid.UUID, stage: str, attempt: int, *, kind: str, source: Path, media: dict[str, Any]
+        self,
+        job_id: uuid.UUID,
+        stage: str,
+        attempt: int,
+        *,
+        kind: str,
+        source: Path,
+        media: dict[str, Any],
+        should_stop: Callable[[], bool] | None = None,
     ) -> StoredArtifact:
-        """Move a finished file into place atomically and describe it."""
+        """Publish a finished file atomically (readers see none of it or all of it) and describe it.
+        A long upload checks `should_stop` as it goes and raises StageCancelledError when it is true."""
         ...
 
-    def path(self, uri: str) -> Path:
-        """A local path to read the artifact at `uri`."""
+    def local_copy(self, uri: str, *, sha256: str, size: int, into: Path) -> Path:
+        """A local file with the artifact's bytes, for a later stage to read (`into`: a scratch
+        directory it may be downloaded to)."""
         ...
+
+    def digest(self, uri: str) -> tuple[str, int]:
+        """SHA-256 and size of the stored bytes; ArtifactMissingError when they are gone."""
+        ...
+
+    def export(self, uri: str, destination: Path, *, sha256: str, size: int) -> None:
+        """Copy the artifact to a local file, whole or not at all (OSError when it cannot be written)."""
+        ...
+
+
+class ArtifactMissingError(SleepyFactoryError):
+    """A registered artifact's file or object is gone."""
+
+
+class ChecksumMismatchError(SleepyFactoryError):
+    """What was read back is not what was registered."""
 
 
 class OutsideStoreError(SleepyFactoryError):
@@ -65,7 +96,15 @@ class LocalStore:
         return path
 
     def put(
-        self, job_id: uuid.UUID, stage: str, attempt: int, *, kind: str, source: Path, media: dict[str, Any]
+        self,
+        job_id: uuid.UUID,
+        stage: str,
+        attempt: int,
+        *,
+        kind: str,
+        source: Path,
+        media: dict[str, Any],
+        should_stop: Callable[[], bool] | None = None,  # a rename is instant: nothing to stop
     ) -> StoredArtifact:
         target = self.attempt_dir(job_id, stage, attempt) / source.name
         created = _make_dirs(target.parent)
@@ -85,6 +124,29 @@ class LocalStore:
             sha256=digest,
             media=media,
         )
+
+    def discard_workdir(self, job_id: uuid.UUID, stage: str, attempt: int) -> None:
+        self.remove(self.attempt_dir(job_id, stage, attempt) / WORK_DIR)
+
+    def local_copy(self, uri: str, *, sha256: str, size: int, into: Path) -> Path:
+        return self.path(uri)  # already on this disk: read in place
+
+    def digest(self, uri: str) -> tuple[str, int]:
+        path = self.path(uri)
+        if not path.is_file():
+            raise ArtifactMissingError(f"missing: {path}")
+        return file_digest(path)
+
+    def export(self, uri: str, destination: Path, *, sha256: str, size: int) -> None:
+        """Copy through a temporary name, so a failed copy never leaves a truncated file behind."""
+        source = self.path(uri)
+        staging = destination.with_name(f".{destination.name}.partial")
+        try:
+            shutil.copyfile(source, staging)
+            os.replace(staging, destination)
+        finally:
+            with contextlib.suppress(OSError):
+                staging.unlink(missing_ok=True)
 
     def path(self, uri: str) -> Path:
         """The file of `uri`, which must stay under the root: the text comes from the database, and

@@ -14,6 +14,7 @@ def handler_for(stage: str, settings: Settings) -> StageHandler:
             seconds_max=settings.sim_seconds_max,
             fail_rate=settings.sim_fail_rate,
             fail_topic=settings.sim_fail_topic,
+            artifact_bytes=settings.sim_artifact_bytes,
         )
     # Imported only here: the media stack (PyAV, Pillow, numpy) is heavy and sim runs never need it.
     from sf_worker.handlers.media_stages import AudioStage, RenderStage, VisualsStage
