@@ -65,9 +65,9 @@ def test_filters_and_pages_jobs(api: ApiServer) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"topic": "   "}, "--topic must not be empty"),
-        ({"topic": "a\x00b"}, "NUL"),
-        ({"format": "short", "length_seconds": 600}, "between 1 and 59"),
+        ({"topic": "   "}, "topic must not be empty"),
+        ({"topic": "a\x00b"}, "found U+0000"),
+        ({"format": "short", "length_seconds": 600}, "between 10 and 59"),
     ],
 )
 def test_create_applies_the_same_rules_as_sf_new_job(

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.api_server import free_port
 from tests.support.children import SF, Children
+from tests.support.faults import faulty_sf
 
 
 def test_sf_dev_prints_the_dashboard_url_and_picks_a_free_port_when_its_port_is_taken(
@@ -72,3 +74,31 @@ def test_sf_api_on_a_taken_port_fails_with_one_line(sf_env: dict[str, str]) -> N
     assert result.returncode == 1
     assert "is in use" in result.stderr.strip().splitlines()[-1]
     assert "Traceback" not in result.stderr
+
+
+def test_sf_api_stops_with_exit_70_when_its_stage_feed_thread_dies(
+    sf_env: dict[str, str], tmp_path: Path
+) -> None:
+    # The feed is the api's only background thread: dying of a bug must end the role, not leave a
+    # server whose live pages silently stopped updating.
+    children = Children(sf_env, tmp_path)
+    trigger = tmp_path / "fault"
+    health = tmp_path / "health"
+    env = {"SF_API_TOKEN": "t", "SF_HEALTH_FILE": str(health), "SF_LOG_FORMAT": "json"}
+    try:
+        api = children.start(
+            "api",
+            "api",
+            "--port",
+            str(free_port()),
+            env=env,
+            program=faulty_sf(trigger, "function", "sf_api.feed:changes_after"),
+        )
+        children.wait_until(health.exists, 60, what="the stage feed to beat")
+        trigger.touch()
+        api.stopping = True
+        assert api.wait_exit(60) == 70, api.tail()
+        assert api.log_lines("stage-feed thread died"), api.tail()
+        assert health.read_text().startswith("failed:")
+    finally:
+        children.close()

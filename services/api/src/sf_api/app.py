@@ -23,6 +23,7 @@ from sleepy_factory.errors import (
 )
 from sleepy_factory.health import HealthBeacon
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, Pool, open_role_pool
+from sleepy_factory.supervision import Supervisor
 from starlette.exceptions import HTTPException
 
 from sf_api import api_routes, docs_page, page_routes
@@ -41,14 +42,22 @@ PAGE_CSP = (
 
 
 def create_app(
-    settings: Settings, api: ApiSettings, pool: Pool, stopping: threading.Event | None = None
+    settings: Settings,
+    api: ApiSettings,
+    pool: Pool,
+    stopping: threading.Event | None = None,
+    supervisor: Supervisor | None = None,
 ) -> FastAPI:
     """The application on an open pool (see `open_api_pool`); `stopping`, once set, ends every
-    open event stream (server shutdown)."""
+    open event stream (server shutdown). The stage feed's thread runs under `supervisor`: if it
+    dies, the role stops (see supervision.py)."""
+    stopping = stopping or threading.Event()
+    health = HealthBeacon(settings.health_file)
+    supervisor = supervisor or Supervisor(stopping, health)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        feed = StageFeed(resolve_url(settings), pool, HealthBeacon(settings.health_file))
+        feed = StageFeed(resolve_url(settings), pool, supervisor, health)
         feed.start(asyncio.get_running_loop())
         app.state.services = Services(
             settings=settings,
@@ -57,7 +66,7 @@ def create_app(
             feed=feed,
             store=LocalStore(artifact_root(settings)),
             guard=Guard(api.token()),
-            stopping=stopping or threading.Event(),
+            stopping=stopping,
         )
         try:
             yield

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import HTTPException
 from fastapi.responses import FileResponse, Response
 from sleepy_factory.artifacts import ArtifactRow, LocalStore, list_artifacts
+from sleepy_factory.artifacts.store import OutsideStoreError
 from sleepy_factory.queue.records import Connection
 
 from sf_api.captions import srt_to_vtt
@@ -42,10 +43,15 @@ def find_artifact(conn: Connection, job_id: uuid.UUID, stage: str, kind: str) ->
 
 
 def local_file(store: LocalStore, row: ArtifactRow) -> Path:
-    """The artifact's file, which must lie inside the store even if a row were tampered with."""
-    path = store.path(row.uri).resolve()
-    if not path.is_relative_to(store.root) or not path.is_file():
-        raise HTTPException(410, f"the {row.stage}/{row.kind} file is no longer in the artifact store")
+    """The artifact's file, which must lie inside the store even if a row were tampered with
+    (`LocalStore.path` refuses any address that leads outside it)."""
+    gone = HTTPException(410, f"the {row.stage}/{row.kind} file is no longer in the artifact store")
+    try:
+        path = store.path(row.uri)
+    except OutsideStoreError:
+        raise gone from None
+    if not path.is_file():
+        raise gone
     return path
 
 

@@ -27,6 +27,7 @@ from sleepy_factory.stage_changes import (
     changes_after,
     latest_change,
 )
+from sleepy_factory.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +51,29 @@ class Subscription:
 
 
 class StageFeed:
-    def __init__(self, url: str, pool: Pool, health: HealthBeacon | None = None) -> None:
+    def __init__(
+        self, url: str, pool: Pool, supervisor: Supervisor, health: HealthBeacon | None = None
+    ) -> None:
         self._url = url
         self._pool = pool
+        self._supervisor = supervisor
         self._health = health
         self._stop = threading.Event()
         self._subscribers: set[Subscription] = set()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=self._run, name="stage-feed", daemon=True)
+        self._thread: threading.Thread | None = None
         self._seen: OrderedDict[int, None] = OrderedDict()
         self.cursor = 0
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._thread.start()
+        self._thread = self._supervisor.start(self._run, name="stage-feed")
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def subscribe(self) -> Subscription:
         subscription = Subscription()

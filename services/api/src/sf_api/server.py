@@ -12,6 +12,8 @@ import uvicorn
 from fastapi import FastAPI
 from sleepy_factory.config import Settings
 from sleepy_factory.errors import SleepyFactoryError
+from sleepy_factory.health import HealthBeacon
+from sleepy_factory.supervision import Supervisor
 
 from sf_api.app import create_app, open_api_pool
 from sf_api.config import ApiSettings, check_bind
@@ -75,8 +77,9 @@ def serve(settings: Settings, api: ApiSettings, stop: threading.Event, *, port: 
     check_bind(api)
     check_port(api.api_host, port)
     pool = open_api_pool(settings, stop)
+    supervisor = Supervisor(stop, HealthBeacon(settings.health_file))
     try:
-        server = build_server(create_app(settings, api, pool, stop), api, port=port)
+        server = build_server(create_app(settings, api, pool, stop, supervisor), api, port=port)
 
         def watch() -> None:  # open event streams see `stop` too and end, so shutdown is quick
             stop.wait()
@@ -87,3 +90,4 @@ def serve(settings: Settings, api: ApiSettings, stop: threading.Event, *, port: 
         server.run()
     finally:
         pool.close()
+    supervisor.check()  # a dead stage feed ends the role with exit 70, not 0
