@@ -104,12 +104,25 @@ def test_sigterm_mid_speech_exits_within_the_grace_and_leaves_no_piper(
     assert len(worker.log_lines("released at shutdown")) == 1, worker.tail()
 
 
+# How the worker learns of a cancellation: the NOTIFY `sf cancel` sends (with a lease so long that its
+# next heartbeat would come far too late), or, with LISTEN off, its next heartbeat (every lease/3).
+NOTICED_BY = {
+    "notify": {"SF_LEASE_SECONDS": "120", "SF_NOTIFY": "true"},
+    "heartbeat": {"SF_LEASE_SECONDS": "3", "SF_NOTIFY": "false"},
+}
+
+
+@pytest.mark.parametrize("noticed_by", sorted(NOTICED_BY))
 def test_cancelling_a_job_mid_speech_kills_piper_within_seconds(
-    conn: psycopg.Connection[Any], children: Children, sf_env: dict[str, str], tmp_path: Path, mark: str
+    conn: psycopg.Connection[Any],
+    children: Children,
+    sf_env: dict[str, str],
+    tmp_path: Path,
+    mark: str,
+    noticed_by: str,
 ) -> None:
     job_id = _long_audio_job(conn)
-    # The heartbeat (every lease/3) is what notices the cancellation.
-    worker = _media_worker(children, tmp_path, mark, SF_LEASE_SECONDS="3")
+    worker = _media_worker(children, tmp_path, mark, **NOTICED_BY[noticed_by])
     children.wait_until(lambda: _pipers(mark), 120, what="piper to be speaking", interval=0.2)
 
     cancelled = subprocess.run(

@@ -108,11 +108,11 @@ def test_behind_the_pooler_roles_listen_on_the_direct_server_only(
     stop, wake = threading.Event(), threading.Event()
     supervisor = Supervisor(stop)
     channel = ready_channel("audio")
-    assert start_listener(_pooled_settings(db_url), [channel], wake, stop, supervisor) is None
+    assert start_listener(_pooled_settings(db_url), {channel: wake}, stop, supervisor) is None
 
     listening = _pooled_settings(db_url, listen_database_url=SecretStr(direct_db_url))
     try:
-        assert start_listener(listening, [channel], wake, stop, supervisor) is not None
+        assert start_listener(listening, {channel: wake}, stop, supervisor) is not None
         wait_until(wake.is_set, 30, what="the listener to connect")  # it wakes its role once listening
         wake.clear()
         conn.execute("SELECT pg_notify(%s, '')", (channel,))  # sent through the pooler

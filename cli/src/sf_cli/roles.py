@@ -28,7 +28,7 @@ def orchestrator_loop(settings: Settings, stop: threading.Event, poll: float) ->
     health = HealthBeacon(settings.health_file)
     supervisor = Supervisor(stop, health)
     wake = threading.Event()
-    start_listener(settings, [ORCHESTRATE_CHANNEL], wake, stop, supervisor)
+    start_listener(settings, {ORCHESTRATE_CHANNEL: wake}, stop, supervisor)
     registration = Registration(pool, supervisor, id=process_id("orchestrator"), role="orchestrator")
     registration.start()
     try:

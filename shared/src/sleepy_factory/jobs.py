@@ -69,8 +69,9 @@ SELECT stage, CASE WHEN status = 'READY' THEN pg_notify('sf_ready_' || stage, ''
 FROM retried ORDER BY position
 """
 
-# Every stage not yet DONE stops for good. A RUNNING stage loses its lease here: its worker's next
-# heartbeat finds it gone and abandons the run, and its fenced completion would change nothing.
+# Every stage not yet DONE stops for good. A RUNNING stage loses its lease here: the NOTIFY makes
+# its worker heartbeat at once, find the lease gone and abandon the run (without LISTEN, its next
+# heartbeat does); its fenced completion would change nothing.
 CANCEL_JOB = """
 WITH cancelled AS (
     UPDATE job_stages
@@ -79,7 +80,7 @@ WITH cancelled AS (
     WHERE job_id = %(id)s AND status IN ('NEW', 'READY', 'RUNNING', 'ERROR')
     RETURNING stage, position
 )
-SELECT stage FROM cancelled ORDER BY position
+SELECT stage, pg_notify('sf_cancel_' || stage, '') FROM cancelled ORDER BY position
 """
 
 

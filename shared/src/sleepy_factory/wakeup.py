@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 
 import psycopg
@@ -39,14 +40,20 @@ def ready_channel(stage: str) -> str:
     return f"sf_ready_{stage}"
 
 
+def cancel_channel(stage: str) -> str:
+    """Notified when a job is cancelled, so workers running one of its stages check their leases
+    at once instead of at their next heartbeat (up to lease/3 later)."""
+    return f"sf_cancel_{stage}"
+
+
 class Listener:
-    """A supervised thread holding one LISTEN connection; sets `wake` on every notification."""
+    """A supervised thread holding one LISTEN connection; a notification on a channel sets that
+    channel's event in `wakes`."""
 
     def __init__(
         self,
         url: str,
-        channels: list[str],
-        wake: threading.Event,
+        wakes: Mapping[str, threading.Event],
         stop: threading.Event,
         supervisor: Supervisor,
         *,
@@ -54,8 +61,8 @@ class Listener:
     ) -> None:
         self._url = url
         self._limits = limits
-        self._channels = channels
-        self._wake = wake
+        self._wakes = dict(wakes)
+        self._channels = list(self._wakes)
         self._stop = stop
         self._supervisor = supervisor
 
@@ -76,17 +83,17 @@ class Listener:
             for channel in self._channels:
                 conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
             outage.succeeded()
-            # Work may have been made READY while we were not listening.
-            self._wake.set()
+            # Anything may have happened while we were not listening: wake every waiter once.
+            for wake in self._wakes.values():
+                wake.set()
             while not self._stop.is_set():
-                for _ in conn.notifies(timeout=0.5):
-                    self._wake.set()
+                for notification in conn.notifies(timeout=0.5):
+                    self._wakes[notification.channel].set()
 
 
 def start_listener(
     settings: Settings,
-    channels: list[str],
-    wake: threading.Event,
+    wakes: Mapping[str, threading.Event],
     stop: threading.Event,
     supervisor: Supervisor,
 ) -> Listener | None:
@@ -107,4 +114,4 @@ def start_listener(
         return None
     # The listen URL names the server itself, so the limits go in its startup packet as usual.
     limits = replace(SessionLimits.for_role(settings), in_startup=True)
-    return Listener(url, channels, wake, stop, supervisor, limits=limits).start()
+    return Listener(url, wakes, stop, supervisor, limits=limits).start()

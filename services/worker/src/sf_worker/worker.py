@@ -24,7 +24,7 @@ from sleepy_factory.queue import ClaimedStage, Lease, claim, heartbeat, release
 from sleepy_factory.registry import process_id
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool, forward_stop
 from sleepy_factory.supervision import Supervisor
-from sleepy_factory.wakeup import ready_channel, start_listener
+from sleepy_factory.wakeup import cancel_channel, ready_channel, start_listener
 
 from sf_worker.run_threads import RunThreads
 from sf_worker.stage_run import Finisher, StageRun, StageRunner
@@ -85,6 +85,8 @@ class Worker:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._heartbeats_done = threading.Event()
+        # Set by a cancellation's NOTIFY: heartbeat now, so a cancelled run stops within a moment.
+        self._check_leases = threading.Event()
 
     def run(self, stop: threading.Event, poll: float | None = None) -> None:
         """Work until `stop` is set, then shut down within SF_SHUTDOWN_GRACE (plus a few seconds).
@@ -95,7 +97,8 @@ class Worker:
         poll = poll or self._settings.poll_seconds
         supervisor = self._supervisor or Supervisor(stop, self._health)
         forward_stop(stop, self._wake)
-        start_listener(self._settings, [ready_channel(self.stage)], self._wake, stop, supervisor)
+        wakes = {ready_channel(self.stage): self._wake, cancel_channel(self.stage): self._check_leases}
+        start_listener(self._settings, wakes, stop, supervisor)
         supervisor.start(self._heartbeat_loop, name=f"heartbeat-{self.stage}")
         self._runner.completer.start(supervisor)
         log.info("worker %s started: stage=%s concurrency=%d", self.owner, self.stage, self._concurrency)
@@ -178,6 +181,7 @@ class Worker:
             self._wake.clear()
         self._release_leftovers()
         self._heartbeats_done.set()
+        self._check_leases.set()
         queued = self._queued()
         if queued:
             log.info("shutdown: writing %d queued completions", queued)
@@ -194,6 +198,7 @@ class Worker:
             run.take(Finisher.NOBODY)
             run.cancelled.set()
         self._heartbeats_done.set()
+        self._check_leases.set()
         self._runner.completer.halt()
         threads.stop(timeout=STOP_MARGIN_SECONDS)
         log.warning("worker %s halted: %d claimed runs left to expire", self.owner, len(runs))
@@ -231,7 +236,11 @@ class Worker:
     def _heartbeat_loop(self) -> None:
         interval = self._settings.lease_seconds / 3
         outage = OutageTracker(f"worker {self.stage} heartbeat")
-        while not self._heartbeats_done.wait(interval):
+        while True:
+            self._check_leases.wait(interval)
+            self._check_leases.clear()
+            if self._heartbeats_done.is_set():
+                break
             with self._lock:
                 # Runs being completed are skipped: the completer's multi-row UPDATE must never
                 # meet this one on the same rows in another order (a deadlock).
