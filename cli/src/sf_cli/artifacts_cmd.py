@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,7 +12,9 @@ from sleepy_factory.errors import SleepyFactoryError
 from sf_cli.app import JsonFlag, app, database
 
 if TYPE_CHECKING:
-    from sleepy_factory.artifacts import LocalStore
+    from collections.abc import Sequence
+
+    from sleepy_factory.artifacts import ArtifactRow, LocalStore
     from sleepy_factory.artifacts.s3 import S3Store
 
 # The stores and their maintenance are imported inside each command: see main.py.
@@ -19,6 +22,22 @@ if TYPE_CHECKING:
 
 class VerificationError(SleepyFactoryError):
     exit_code = 1
+
+
+def local_paths(artifacts: Sequence[ArtifactRow]) -> dict[str, Path]:
+    """The file of each artifact in the local store, by uri (a bucket's objects have none). A row
+    whose uri points outside the store gets no path: `sf verify` names that problem."""
+    from sleepy_factory.artifacts import LocalStore
+    from sleepy_factory.artifacts.store import URI_SCHEME, OutsideStoreError
+    from sleepy_factory.config import artifact_root, load_settings
+
+    store = LocalStore(artifact_root(load_settings()))
+    paths: dict[str, Path] = {}
+    for artifact in artifacts:
+        if artifact.uri.startswith(URI_SCHEME):
+            with contextlib.suppress(OutsideStoreError):
+                paths[artifact.uri] = store.path(artifact.uri)
+    return paths
 
 
 def _store() -> LocalStore | S3Store:

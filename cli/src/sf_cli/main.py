@@ -105,19 +105,20 @@ def show_job(
     from sleepy_factory.jobs import get_job, job_id_prefix, resolve_job_id
 
     from sf_cli import render
+    from sf_cli.artifacts_cmd import local_paths
 
     prefix = job_id_prefix(job_id)  # a malformed id fails before connecting
     with database() as conn:
         parsed = resolve_job_id(conn, prefix)
         job = get_job(conn, parsed)
         artifacts = list_artifacts(conn, parsed)
+    paths = local_paths(artifacts)
     if json:
-        typer.echo(
-            render.dumps({**render.job_detail_json(job), "artifacts": render.artifacts_json(artifacts)})
-        )
+        listed = render.artifacts_json(artifacts, paths)
+        typer.echo(render.dumps({**render.job_detail_json(job), "artifacts": listed}))
     else:
         typer.echo(render.job_detail_text(job))
-        typer.echo(render.artifacts_text(artifacts))
+        typer.echo(render.artifacts_text(artifacts, paths))
 
 
 @app.command()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sleepy_factory.artifacts import ArtifactRow
@@ -97,13 +99,15 @@ def bench_text(result: dict[str, Any]) -> str:
     return "\n".join(f"{key:<{width}}  {'-' if value is None else value}" for key, value in result.items())
 
 
-def artifacts_json(artifacts: list[ArtifactRow]) -> list[dict[str, Any]]:
+def artifacts_json(artifacts: list[ArtifactRow], paths: Mapping[str, Path]) -> list[dict[str, Any]]:
+    """`path` is the file of an artifact in the local store, null for a bucket's objects."""
     return [
         {
             "stage": a.stage,
             "kind": a.kind,
             "attempt": a.attempt,
             "uri": a.uri,
+            "path": str(paths[a.uri]) if a.uri in paths else None,
             "bytes": a.bytes,
             "sha256": a.sha256,
             "media": a.media,
@@ -113,10 +117,13 @@ def artifacts_json(artifacts: list[ArtifactRow]) -> list[dict[str, Any]]:
     ]
 
 
-def artifacts_text(artifacts: list[ArtifactRow]) -> str:
+def artifacts_text(artifacts: list[ArtifactRow], paths: Mapping[str, Path]) -> str:
+    """One row per artifact; under each one in the local store, the file to open or copy."""
     if not artifacts:
         return "\nartifacts: none yet"
     lines = ["", f"{'stage':<8} {'kind':<12} {'bytes':>12}  {'sha256':<16}  uri"]
     for a in artifacts:
         lines.append(f"{a.stage:<8} {a.kind:<12} {a.bytes:>12}  {a.sha256[:16]}  {safe_text(a.uri, 120)}")
+        if a.uri in paths:
+            lines.append(f"{'':<8} file {safe_text(str(paths[a.uri]), 4096)}")
     return "\n".join(lines)
