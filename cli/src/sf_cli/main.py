@@ -182,12 +182,15 @@ def migrate() -> None:
     from sleepy_factory.config import load_settings
     from sleepy_factory.db import connect, resolve_url
     from sleepy_factory.grants import app_credentials, grant_app_role
+    from sleepy_factory.logs import configure_logging
     from sleepy_factory.migrate import upgrade
     from sleepy_factory.urls import masked
 
     settings = load_settings()
     url = resolve_url(settings)
     credentials = app_credentials(settings)  # a missing password fails before anything changes
+    # Alembic logs the revisions it applies ("Running upgrade A -> B"); its chatter is filtered there.
+    configure_logging(settings.log_format, level=settings.log_level)
     with connect(url):
         pass  # fail with one clear line before Alembic prints a traceback
     upgrade(url)
