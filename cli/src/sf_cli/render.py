@@ -10,6 +10,7 @@ from typing import Any
 
 from sleepy_factory.artifacts import ArtifactRow
 from sleepy_factory.jobs import JobSummary, StageDetail
+from sleepy_factory.progress import short_duration
 
 TOPIC_WIDTH = 40
 
@@ -45,7 +46,22 @@ def _stage_json(stage: StageDetail) -> dict[str, Any]:
         "started_at": _iso(stage.started_at),
         "finished_at": _iso(stage.finished_at),
         "outputs": stage.outputs,
+        "progress": stage.progress,
+        "progress_note": stage.progress_note,
+        "time_left_seconds": None if stage.time_left is None else round(stage.time_left.total_seconds(), 1),
     }
+
+
+def progress_text(stage: StageDetail) -> str:
+    """`42%, 3m05s left: speaking part 3 of 8` for a running stage that reported progress, else ``."""
+    if stage.progress is None:
+        return ""
+    text = f"{stage.progress:.0%}"
+    if stage.time_left is not None:
+        text += f", {short_duration(stage.time_left)} left"
+    if stage.progress_note:
+        text += f": {safe_text(stage.progress_note, 80)}"
+    return text
 
 
 def dumps(value: Any) -> str:
@@ -78,6 +94,8 @@ def job_detail_text(job: JobSummary) -> str:
             f"{_iso(s.lease_expires_at) or '-':<29} {_iso(s.started_at) or '-':<29} "
             f"{_iso(s.finished_at) or '-':<29}"
         )
+        if s.progress is not None:
+            lines.append(f"         progress: {progress_text(s)}")
         if s.last_error:
             lines.append(f"         last error: {safe_text(s.last_error, 300)}")
     return "\n".join(lines)

@@ -17,7 +17,7 @@ from sleepy_factory.pipeline import STATUSES, Status
 from sleepy_factory.registry import WorkerEntry
 from sleepy_factory.status import FactoryStatus, JobProgress, ProcessList, RoleLiveness, liveness
 
-from sf_cli.render import safe_text
+from sf_cli.render import progress_text, safe_text
 
 NAME_WIDTH = 32
 ERROR_WIDTH = 300
@@ -167,7 +167,7 @@ def job_view(job: JobSummary, progress: JobProgress) -> RenderableType:
     """The job's stages with status and attempt, and a bar of how many are DONE."""
     heading = Text.assemble(("job ", "bold"), str(job.id), "  ", job.format, "  ", safe_text(job.topic, 60))
     table = Table(box=box.SIMPLE_HEAD)
-    for name in ("stage", "status", "attempt", "failures", "lost leases", "last error"):
+    for name in ("stage", "status", "attempt", "failures", "lost leases", "progress", "last error"):
         table.add_column(name, justify="right" if name in ("attempt", "failures", "lost leases") else "left")
     for s in job.stage_details:
         table.add_row(
@@ -176,6 +176,7 @@ def job_view(job: JobSummary, progress: JobProgress) -> RenderableType:
             Text(str(s.attempt)),
             Text(str(s.failures)),
             Text(str(s.lease_losses)),
+            Text(progress_text(s), style="cyan"),
             Text(safe_text(s.last_error or "", 80)),
         )
     bar = Table.grid(padding=(0, 1))

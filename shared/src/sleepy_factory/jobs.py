@@ -44,9 +44,16 @@ LIST_JOBS_WITH_STATUS = (
     + "ORDER BY j.created_at DESC, j.id LIMIT %(limit)s"
 )
 GET_JOB = _SUMMARY + "WHERE j.id = %(id)s GROUP BY j.id"
+# A running stage's time left is a linear estimate on the database's clock: the time spent so far,
+# scaled by the fraction not yet done (none until the handler reports some progress).
 GET_STAGES = """
 SELECT stage, status, attempt, failures, lease_losses, lease_owner, lease_expires_at, heartbeat_at,
-       run_after, last_error, started_at, finished_at, outputs
+       run_after, last_error, started_at, finished_at, outputs,
+       CASE WHEN status = 'RUNNING' THEN progress END AS progress,
+       CASE WHEN status = 'RUNNING' THEN progress_note END AS progress_note,
+       CASE WHEN status = 'RUNNING' AND progress > 0
+            THEN greatest(now() - started_at, interval '0') * ((1 - progress) / progress)
+       END AS time_left
 FROM job_stages WHERE job_id = %(id)s ORDER BY position
 """
 
@@ -96,6 +103,10 @@ class StageDetail:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     outputs: dict[str, Any]
+    # Only while RUNNING: the handler's latest report (0..1 and a phrase) and the time left it implies.
+    progress: float | None = None
+    progress_note: str | None = None
+    time_left: dt.timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
