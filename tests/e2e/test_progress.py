@@ -71,6 +71,11 @@ def test_a_running_stage_shows_its_progress_and_time_left(
     assert len(progress_lines) == 1, text
     assert PROGRESS.fullmatch(progress_lines[0].removeprefix("progress: ")), text
 
+    status = json.loads(sf(sf_env, "status", "--json").stdout)["stages"]["audio"]
+    assert 0 < status["running_progress"] < 1 and status["running_seconds_left"] > 0, status
+    screen = sf({**sf_env, "COLUMNS": "100"}, "status").stdout
+    assert re.search(r"running\s+audio \d{1,3}% \(last done in \S+\)", screen), screen
+
     # Once the next step is stored, watch (refreshing every 0.2 s) has drawn a frame with progress.
     children.wait_until(
         lambda: audio_detail(sf_env, job_id)["progress"] > detail["progress"], 60, what="the next step"

@@ -15,7 +15,14 @@ from rich.text import Text
 from sleepy_factory.jobs import JobSummary
 from sleepy_factory.pipeline import STATUSES, Status
 from sleepy_factory.registry import WorkerEntry
-from sleepy_factory.status import FactoryStatus, JobProgress, ProcessList, RoleLiveness, liveness
+from sleepy_factory.status import (
+    FactoryStatus,
+    JobProgress,
+    ProcessList,
+    RoleLiveness,
+    StageStatus,
+    liveness,
+)
 
 from sf_cli.render import progress_text, safe_text
 
@@ -50,6 +57,8 @@ def status_json(status: FactoryStatus) -> dict[str, Any]:
                 "done_last_minute": s.done_last_minute,
                 "oldest_ready_seconds": _round(s.oldest_ready_seconds),
                 "workers_alive": s.workers_alive,
+                "running_progress": _round(s.running_progress),
+                "running_seconds_left": _round(s.running_seconds_left),
             }
             for s in status.stages
         },
@@ -96,7 +105,18 @@ def status_view(status: FactoryStatus) -> RenderableType:
         (str(status.errors), "bold red" if status.errors else "green"),
         *(part for role, live in status.processes.items() for part in _liveness_parts(role, live)),
     )
-    return Group(table, footer)
+    running = [s for s in status.stages if s.running_progress is not None]
+    if not running:
+        return Group(table, footer)
+    progress = Text.assemble(("running ", "bold"), *(part for s in running for part in _progress_parts(s)))
+    return Group(table, footer, progress)
+
+
+def _progress_parts(stage: StageStatus) -> tuple[str | tuple[str, str], ...]:
+    """`  audio 42% (last done in 3m05s)`: mean progress of its running stages, longest time left."""
+    assert stage.running_progress is not None
+    left = "" if stage.running_seconds_left is None else f" (last done in {_age(stage.running_seconds_left)})"
+    return ("  ", safe_text(stage.stage, NAME_WIDTH), " ", (f"{stage.running_progress:.0%}", "cyan"), left)
 
 
 def _count(status: str, count: int) -> Text:
