@@ -2,8 +2,9 @@
 
 `sf` is scripted in loops, so a command imports only what it uses, inside its own body: at the
 top of a command module go typer, the standard library and the cheap core modules (errors,
-pipeline, job_input). tests/unit/test_cli_imports.py keeps the heavy ones out of `sf --help`,
-`sf list-jobs`, `sf new-job` and `sf health`; `sf bench-cli` measures the start-up time.
+pipeline, job_input). tests/integration/test_cli_imports.py keeps the heavy ones out of `sf --help`,
+`sf list-jobs`, `sf new-job` and `sf health`;
+`uv run python tools/cli_startup.py` measures the start-up time.
 """
 
 from __future__ import annotations

@@ -29,10 +29,13 @@ def status(
 ) -> None:
     """One screen: per stage the count in each status, stages DONE in the last minute, how long
     the oldest due READY stage has waited and live workers; then the ERROR total and whether an
-    orchestrator and a recovery process are alive. Every number comes from one database snapshot.
+    orchestrator and a recovery process are alive; then, per stage whose running work reports
+    progress, its mean progress and when the last of it should be done. Every number comes from one
+    database snapshot.
 
     --json prints one object: {"at", "stages": {STAGE: {"counts": {STATUS: n, ...},
-    "done_last_minute", "oldest_ready_seconds" (null when nothing waits), "workers_alive"}},
+    "done_last_minute", "oldest_ready_seconds" (null when nothing waits), "workers_alive",
+    "running_progress" and "running_seconds_left" (null unless running work reports progress)}},
     "totals": {STATUS: n}, "done_last_minute", "errors", "processes": {ROLE: {"alive", "dead"}}}.
 
     Exit codes: 0 (also when --watch ends with Ctrl+C), 2 bad option, 3 database unreachable,
