@@ -163,3 +163,29 @@ def test_a_real_video_is_stored_and_exported_under_folders_named_with_spaces_quo
     dev.send(signal.SIGTERM)
     assert dev.wait_exit(60) == 0, dev.tail()
     wait_until(lambda: servers_under(data_dir / "pgdata") == [], 10, what="the server to stop")
+
+
+# Third-party lines that used to open every `sf dev` (issue 14, "quiet start-up").
+NOISE = (
+    "setup plugin",  # Alembic's plugin list
+    "Context impl",  # Alembic's dialect
+    "Will assume",
+    "RuntimeDirWarning",  # platformdirs, without XDG_RUNTIME_DIR (containers, CI)
+    "XDG_RUNTIME_DIR",
+    "Started server process",  # uvicorn's banner; the api role logs its own URL line
+    "Waiting for application startup",
+    "Uvicorn running on",
+)
+
+
+def test_sf_dev_starts_without_third_party_noise(devs: Children, embedded_env: dict[str, str]) -> None:
+    env = {k: v for k, v in embedded_env.items() if k != "XDG_RUNTIME_DIR"}
+    dev = devs.start("dev", "dev", env={**env, "SF_HANDLERS": "sim", "SF_LOG_FORMAT": "text"})
+    wait_running(devs, dev)
+    devs.wait_for_log(dev, "dashboard and API at", 60)
+
+    dev.send(signal.SIGTERM)
+    assert dev.wait_exit(60) == 0, dev.tail()
+    log = dev.log()
+    assert "Running upgrade  -> 0001_initial" in log  # a fresh database: what changed is still said
+    assert [line for line in log.splitlines() if any(n in line for n in NOISE)] == []

@@ -4,6 +4,7 @@ edited to point outside the store."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from pathlib import Path
@@ -72,6 +73,33 @@ def test_export_copies_the_video_captions_and_script_to_a_path_with_spaces_and_n
     assert {p.name: p.read_bytes() for p in target.iterdir()} == expected
     assert sorted(result.stdout.splitlines()) == sorted(str(target / name) for name in expected)
     assert sf(env, "verify", str(finished_job)).returncode == 0
+
+
+def test_show_job_gives_each_artifacts_local_file_and_takes_an_id_prefix(
+    env: dict[str, str], finished_job: uuid.UUID, store: LocalStore
+) -> None:
+    prefix = str(finished_job)[:8]
+
+    text = sf(env, "show-job", prefix)
+    as_json = sf(env, "show-job", prefix, "--json")
+
+    assert text.returncode == 0, text.stderr
+    files = [line.split(" file ", 1)[1] for line in text.stdout.splitlines() if " file " in line]
+    assert sorted(Path(f).name for f in files) == sorted(name for _, name, _ in FILES.values())
+    for file in files:  # real, absolute paths under the store, with the odd characters intact
+        assert Path(file).is_absolute() and Path(file).is_file() and store.root in Path(file).parents
+    listed = json.loads(as_json.stdout)["artifacts"]
+    assert sorted(a["path"] for a in listed) == sorted(files)
+    assert all(Path(a["path"]).read_bytes() == FILES[a["kind"]][2] for a in listed)
+
+
+def test_show_job_gives_no_path_for_a_row_pointing_outside_the_store(
+    conn: psycopg.Connection[Any], env: dict[str, str], finished_job: uuid.UUID
+) -> None:
+    conn.execute("UPDATE artifacts SET uri = 'local:../../etc/passwd' WHERE job_id = %s", (finished_job,))
+    result = sf(env, "show-job", str(finished_job), "--json")
+    assert result.returncode == 0, result.stderr
+    assert {a["path"] for a in json.loads(result.stdout)["artifacts"]} == {None}
 
 
 @pytest.mark.parametrize(

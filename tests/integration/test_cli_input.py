@@ -130,3 +130,21 @@ def test_a_missing_database_fails_with_the_password_masked_in_every_url_form(
     result = _sf(urls[form], "list-jobs")
     _one_line_error(result, 3, "cannot connect", "***", "does not exist")
     assert "hunter2" not in result.stderr
+
+
+def test_sf_migrate_says_what_it_applied_and_nothing_else(empty_db_url: str) -> None:
+    """Quiet start-up (issue 14): no Alembic plugin or dialect lines, no platformdirs warning."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SF_") and k != "XDG_RUNTIME_DIR"}
+    env["DATABASE_URL"] = empty_db_url
+
+    def migrate() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [SF, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    first, again = migrate(), migrate()
+
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    applied = first.stderr.splitlines()
+    assert applied and all("Running upgrade" in line for line in applied), first.stderr
+    assert again.stderr == ""  # nothing to apply: nothing to say

@@ -335,3 +335,23 @@ def test_a_wrong_login_sets_no_cookie(api: ApiServer) -> None:
         response = http.post("/login", data={"token": "guess", "next": "/"})
     assert response.status_code == 401
     assert "sf_session" not in http.cookies
+
+
+def test_a_running_stage_shows_its_progress_in_the_api_and_on_its_page(
+    api: ApiServer, web_conn: Conn
+) -> None:
+    """What a worker's heartbeat stored (issue 14): the fraction, the phrase and the time left."""
+    with api.client() as http:
+        job_id = http.post("/api/jobs", json={"format": "short", "topic": "owls"}).json()["ids"][0]
+        web_conn.execute(
+            "UPDATE job_stages SET status = 'RUNNING', attempt = 1, lease_owner = 'w', "
+            "lease_expires_at = now() + interval '1 minute', started_at = now() - interval '60 seconds', "
+            "progress = 0.25, progress_note = %s WHERE job_id = %s AND stage = 'audio'",
+            ["spoke 3 of 12 <b>sentences</b>", job_id],
+        )
+        audio = http.get(f"/api/jobs/{job_id}").json()["job"]["stage_details"][0]
+        page = http.get(f"/jobs/{job_id}").text
+    assert (audio["progress"], audio["progress_note"]) == (0.25, "spoke 3 of 12 <b>sentences</b>")
+    assert audio["time_left"].startswith("PT")  # ISO 8601: about three minutes
+    assert '<progress max="1" value="0.25"></progress> <b>25%</b> · 3 min' in page
+    assert "spoke 3 of 12 &lt;b&gt;sentences&lt;/b&gt;" in page

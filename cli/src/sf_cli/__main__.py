@@ -1,3 +1,3 @@
-from sf_cli.main import run
+from sf_cli.entry import run
 
 run()

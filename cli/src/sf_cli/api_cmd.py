@@ -5,9 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sleepy_factory.config import load_settings
-from sleepy_factory.logs import configure_logging
-from sleepy_factory.runtime import stop_on_signals
 
 from sf_cli.app import app
 
@@ -23,6 +20,10 @@ def api(
 ) -> None:
     """Serve the dashboard and the HTTP API until SIGTERM/Ctrl+C. Without SF_API_TOKEN only loopback."""
     import threading
+
+    from sleepy_factory.config import load_settings
+    from sleepy_factory.logs import configure_logging
+    from sleepy_factory.runtime import stop_on_signals
 
     from sf_cli.roles import api_server
 

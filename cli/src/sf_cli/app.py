@@ -6,16 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sleepy_factory.config import load_settings
-from sleepy_factory.db import connect, resolve_url
 from sleepy_factory.errors import DatabaseUnavailableError
-from sleepy_factory.migrate import check_schema
 from sleepy_factory.pipeline import ALL_STAGES
-from sleepy_factory.pooling import prepare_threshold
-from sleepy_factory.queue import Connection
+
+if TYPE_CHECKING:
+    from sleepy_factory.queue import Connection
 
 app = typer.Typer(
     name="sf",
@@ -32,6 +30,12 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 @contextmanager
 def database(*, check: bool = True) -> Iterator[Connection]:
     """A connection to the configured database, its schema checked; errors name the (masked) URL."""
+    # Imported here, not at the top: `sf --help` and `sf health` need none of them.
+    from sleepy_factory.config import load_settings
+    from sleepy_factory.db import connect, resolve_url
+    from sleepy_factory.migrate import check_schema
+    from sleepy_factory.pooling import prepare_threshold
+
     settings = load_settings()
     try:
         conn = connect(resolve_url(settings), prepare_threshold=prepare_threshold(settings))

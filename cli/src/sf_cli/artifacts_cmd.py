@@ -2,42 +2,65 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sleepy_factory.artifacts import LocalStore
-from sleepy_factory.artifacts.configured import open_store
-from sleepy_factory.artifacts.maintenance import collect_garbage, export_job, verify_job
-from sleepy_factory.config import load_settings
 from sleepy_factory.errors import SleepyFactoryError
-from sleepy_factory.jobs import get_job, parse_job_id
-from sleepy_factory.retention import parse_age
 
-from sf_cli import render
 from sf_cli.app import JsonFlag, app, database
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sleepy_factory.artifacts import ArtifactRow, LocalStore
     from sleepy_factory.artifacts.s3 import S3Store
+
+# The stores and their maintenance are imported inside each command: see main.py.
 
 
 class VerificationError(SleepyFactoryError):
     exit_code = 1
 
 
+def local_paths(artifacts: Sequence[ArtifactRow]) -> dict[str, Path]:
+    """The file of each artifact in the local store, by uri (a bucket's objects have none). A row
+    whose uri points outside the store gets no path: `sf verify` names that problem."""
+    from sleepy_factory.artifacts import LocalStore
+    from sleepy_factory.artifacts.store import URI_SCHEME, OutsideStoreError
+    from sleepy_factory.config import artifact_root, load_settings
+
+    store = LocalStore(artifact_root(load_settings()))
+    paths: dict[str, Path] = {}
+    for artifact in artifacts:
+        if artifact.uri.startswith(URI_SCHEME):
+            with contextlib.suppress(OutsideStoreError):
+                paths[artifact.uri] = store.path(artifact.uri)
+    return paths
+
+
 def _store() -> LocalStore | S3Store:
+    from sleepy_factory.artifacts.configured import open_store
+    from sleepy_factory.config import load_settings
+
     return open_store(load_settings())
 
 
 @app.command()
 def export(
-    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")],
+    job_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The job id, or an unambiguous prefix (4+ hex digits).")
+    ],
     to: Annotated[Path, typer.Option("--to", help="Directory to copy into (created if missing).")],
 ) -> None:
     """Copy a job's final video, captions and script into a directory."""
-    parsed = parse_job_id(job_id)
+    from sleepy_factory.artifacts.maintenance import export_job
+    from sleepy_factory.jobs import job_id_prefix, resolve_job_id
+
+    prefix = job_id_prefix(job_id)  # a malformed id fails before connecting
     with database() as conn:
-        get_job(conn, parsed)
+        parsed = resolve_job_id(conn, prefix)
         copied = export_job(conn, _store(), parsed, to)
     for path in copied:
         typer.echo(str(path))
@@ -45,12 +68,20 @@ def export(
 
 @app.command()
 def verify(
-    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")], json: JsonFlag = False
+    job_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The job id, or an unambiguous prefix (4+ hex digits).")
+    ],
+    json: JsonFlag = False,
 ) -> None:
     """Re-hash a job's files against the sizes and SHA-256 sums recorded in the database."""
-    parsed = parse_job_id(job_id)
+    from sleepy_factory.artifacts.maintenance import verify_job
+    from sleepy_factory.jobs import job_id_prefix, resolve_job_id
+
+    from sf_cli import render
+
+    prefix = job_id_prefix(job_id)  # a malformed id fails before connecting
     with database() as conn:
-        get_job(conn, parsed)
+        parsed = resolve_job_id(conn, prefix)
         artifacts, problems = verify_job(conn, _store(), parsed)
     if json:
         typer.echo(render.dumps({"checked": len(artifacts), "problems": [p.problem for p in problems]}))
@@ -68,6 +99,10 @@ def gc(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,
 ) -> None:
     """Remove files of failed, stale or dead attempts and of pruned jobs (never running work)."""
+    from sleepy_factory.artifacts import LocalStore
+    from sleepy_factory.artifacts.maintenance import collect_garbage
+    from sleepy_factory.retention import parse_age
+
     age = parse_age(older_than)
     store = _store()
     with database() as conn:

@@ -1,29 +1,31 @@
-"""The `sf` command. Commands stay thin: parse, call one core function, render."""
+"""The `sf` command. Commands stay thin: parse, call one core function, render.
+
+`sf` is scripted in loops, so a command imports only what it uses, inside its own body: at the
+top of a command module go typer, the standard library and the cheap core modules (errors,
+pipeline, job_input). tests/integration/test_cli_imports.py keeps the heavy ones out of `sf --help`,
+`sf list-jobs`, `sf new-job` and `sf health`;
+`uv run python tools/cli_startup.py` measures the start-up time.
+"""
 
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import psycopg
 import typer
-from sleepy_factory.config import Settings, load_settings
-from sleepy_factory.db import connect, resolve_url
 from sleepy_factory.errors import InvalidInputError, ShutdownRequested, SleepyFactoryError
-from sleepy_factory.job_input import validate_length, validate_topic
-from sleepy_factory.jobs import DEFAULT_TOPIC, get_job, list_jobs, parse_job_id, retry_job
-from sleepy_factory.logs import configure_logging
-from sleepy_factory.migrate import upgrade
+from sleepy_factory.job_input import DEFAULT_TOPIC, validate_length, validate_topic
 from sleepy_factory.pipeline import ALL_STAGES, Format, Status
-from sleepy_factory.runtime import stop_on_signals
-from sleepy_factory.urls import masked
 
-from sf_cli import render
 from sf_cli.app import JsonFlag, Stage, app, database
+
+if TYPE_CHECKING:
+    import threading
+
+    from sleepy_factory.config import Settings
 
 
 @app.command("new-job")
@@ -50,9 +52,9 @@ def new_job(
 ) -> None:
     """Create jobs; prints each id. Starts each job's trace when tracing is configured."""
     from sleepy_factory.job_files import JobRequest, read_job_file
-    from sleepy_factory.tracing import shutdown_tracing
 
-    from sf_cli.creating import create_jobs
+    from sf_cli import render
+    from sf_cli.creating import create_jobs, shutdown_tracing
 
     if from_file is not None:
         requests = read_job_file(from_file)
@@ -79,6 +81,10 @@ def list_jobs_command(
     json: JsonFlag = False,
 ) -> None:
     """List the newest jobs with each stage's status."""
+    from sleepy_factory.jobs import list_jobs
+
+    from sf_cli import render
+
     with database() as conn:
         jobs = list_jobs(conn, limit=limit, status=status)
     if json:
@@ -90,51 +96,66 @@ def list_jobs_command(
 
 @app.command("show-job")
 def show_job(
-    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")],
+    job_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The job id, or an unambiguous prefix (4+ hex digits).")
+    ],
     json: JsonFlag = False,
 ) -> None:
     """Show one job: per stage its status, attempt, lease, last error and timings."""
     from sleepy_factory.artifacts import list_artifacts
+    from sleepy_factory.jobs import get_job, job_id_prefix, resolve_job_id
 
-    parsed = parse_job_id(job_id)
+    from sf_cli import render
+    from sf_cli.artifacts_cmd import local_paths
+
+    prefix = job_id_prefix(job_id)  # a malformed id fails before connecting
     with database() as conn:
+        parsed = resolve_job_id(conn, prefix)
         job = get_job(conn, parsed)
         artifacts = list_artifacts(conn, parsed)
+    paths = local_paths(artifacts)
     if json:
-        typer.echo(
-            render.dumps({**render.job_detail_json(job), "artifacts": render.artifacts_json(artifacts)})
-        )
+        listed = render.artifacts_json(artifacts, paths)
+        typer.echo(render.dumps({**render.job_detail_json(job), "artifacts": listed}))
     else:
         typer.echo(render.job_detail_text(job))
-        typer.echo(render.artifacts_text(artifacts))
+        typer.echo(render.artifacts_text(artifacts, paths))
 
 
 @app.command()
 def retry(
-    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")],
+    job_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The job id, or an unambiguous prefix (4+ hex digits).")
+    ],
     stage: Annotated[Stage | None, typer.Option(help="Only this stage.")] = None,
 ) -> None:
     """Give a job's ERROR and CANCELLED stages (or one --stage) a fresh start and failure budget."""
-    parsed = parse_job_id(job_id)
+    from sleepy_factory.jobs import job_id_prefix, resolve_job_id, retry_job
+
+    prefix = job_id_prefix(job_id)  # a malformed id fails before connecting
     with database() as conn:
-        stages = retry_job(conn, parsed, None if stage is None else str(stage.value))
+        stages = retry_job(conn, resolve_job_id(conn, prefix), None if stage is None else str(stage.value))
     typer.echo(
         f"requeued: {', '.join(stages)}" if stages else "nothing to retry: no stage is in ERROR or CANCELLED"
     )
 
 
 @app.command()
-def cancel(job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")]) -> None:
+def cancel(
+    job_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The job id, or an unambiguous prefix (4+ hex digits).")
+    ],
+) -> None:
     """Cancel a job: unfinished stages become CANCELLED and are never claimed again.
 
     A stage running right now loses its lease: its worker abandons the run at its next heartbeat.
     `sf retry ID` brings a cancelled job back.
     """
-    from sleepy_factory.jobs import cancel_job
+    from sleepy_factory.jobs import cancel_job, job_id_prefix, resolve_job_id
 
-    parsed = parse_job_id(job_id)
+    prefix = job_id_prefix(job_id)  # a malformed id fails before connecting
     with database() as conn:
-        stages = cancel_job(conn, parsed)
+        stages = cancel_job(conn, resolve_job_id(conn, prefix))
     typer.echo(f"cancelled: {', '.join(stages)}" if stages else "nothing to cancel: every stage is DONE")
 
 
@@ -159,11 +180,18 @@ def migrate() -> None:
     With SF_APP_ROLE and SF_APP_PASSWORD set, also create that role (or reset its password) and grant
     it exactly the reads and writes the other roles need, and no schema changes.
     """
+    from sleepy_factory.config import load_settings
+    from sleepy_factory.db import connect, resolve_url
     from sleepy_factory.grants import app_credentials, grant_app_role
+    from sleepy_factory.logs import configure_logging
+    from sleepy_factory.migrate import upgrade
+    from sleepy_factory.urls import masked
 
     settings = load_settings()
     url = resolve_url(settings)
     credentials = app_credentials(settings)  # a missing password fails before anything changes
+    # Alembic logs the revisions it applies ("Running upgrade A -> B"); its chatter is filtered there.
+    configure_logging(settings.log_format, level=settings.log_level)
     with connect(url):
         pass  # fail with one clear line before Alembic prints a traceback
     upgrade(url)
@@ -260,8 +288,11 @@ def bench(
 
     Runs in a scratch database on the configured server (or the embedded one) and drops it after.
     """
+    from sleepy_factory.config import load_settings
     from sleepy_factory.embedded import recorded_url, start_embedded
+    from sleepy_factory.logs import configure_logging
 
+    from sf_cli import render
     from sf_cli.bench import BenchOptions, run_bench
 
     settings = load_settings()
@@ -289,16 +320,17 @@ def health(
     ] = None,
 ) -> None:
     """Exit 0 when this container's role loop reached the database recently (for HEALTHCHECK)."""
-    from sleepy_factory.health import check_health
+    # A plain `sf health` never gets here: sf_cli.entry answers it without importing typer.
+    from sf_cli.entry import health_line
 
-    settings = load_settings()
-    age = check_health(settings.health_file, max_age or settings.health_max_age)
-    typer.echo(f"healthy: last heartbeat {age:.1f}s ago")
+    typer.echo(health_line(max_age))
 
 
 @contextmanager
 def _role_settings() -> Iterator[Settings]:
     """Settings and logging for a long-running role; flushes its spans and metrics however it ends."""
+    from sleepy_factory.config import load_settings
+    from sleepy_factory.logs import configure_logging
     from sleepy_factory.metrics import shutdown_metrics
     from sleepy_factory.tracing import shutdown_tracing
 
@@ -312,6 +344,10 @@ def _role_settings() -> Iterator[Settings]:
 
 
 def _stop_event() -> threading.Event:
+    import threading
+
+    from sleepy_factory.runtime import stop_on_signals
+
     stop = threading.Event()
     stop_on_signals(stop)
     return stop
@@ -334,12 +370,23 @@ def run() -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         _fail(f"{exc.format_message()}{hint}", exc.exit_code)
-    except psycopg.OperationalError as exc:
-        _fail(f"database error: {str(exc).strip().splitlines()[0]}", 3)
-    except psycopg.Error as exc:  # a statement the database refused: say which error, not a traceback
-        _fail(f"database error ({type(exc).__name__}): {str(exc).strip().splitlines()[0]}", 1)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except Exception as exc:
+        _fail_on_database_error(exc)
+        raise
+
+
+def _fail_on_database_error(exc: Exception) -> None:
+    """One line for a database error; psycopg is looked up, not imported: `sf --help` never loads it."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None or not isinstance(exc, psycopg.Error):
+        return
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, psycopg.OperationalError):
+        _fail(f"database error: {first_line}", 3)
+    # a statement the database refused: say which error, not a traceback
+    _fail(f"database error ({type(exc).__name__}): {first_line}", 1)
 
 
 def _fail(message: str, code: int) -> None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console, RenderableType
-from rich.live import Live
 from sleepy_factory.errors import InvalidInputError
-from sleepy_factory.jobs import get_job, parse_job_id
-from sleepy_factory.status import JobFailedError, factory_status, job_progress, list_processes
 
-from sf_cli import render, status_view
 from sf_cli.app import JsonFlag, app, database
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+
+# rich, the status queries and the views are imported inside each command: see main.py.
 
 Interval = Annotated[float, typer.Option(min=0.05, max=3600, help="Seconds between refreshes.")]
 
@@ -28,10 +29,13 @@ def status(
 ) -> None:
     """One screen: per stage the count in each status, stages DONE in the last minute, how long
     the oldest due READY stage has waited and live workers; then the ERROR total and whether an
-    orchestrator and a recovery process are alive. Every number comes from one database snapshot.
+    orchestrator and a recovery process are alive; then, per stage whose running work reports
+    progress, its mean progress and when the last of it should be done. Every number comes from one
+    database snapshot.
 
     --json prints one object: {"at", "stages": {STAGE: {"counts": {STATUS: n, ...},
-    "done_last_minute", "oldest_ready_seconds" (null when nothing waits), "workers_alive"}},
+    "done_last_minute", "oldest_ready_seconds" (null when nothing waits), "workers_alive",
+    "running_progress" and "running_seconds_left" (null unless running work reports progress)}},
     "totals": {STATUS: n}, "done_last_minute", "errors", "processes": {ROLE: {"alive", "dead"}}}.
 
     Exit codes: 0 (also when --watch ends with Ctrl+C), 2 bad option, 3 database unreachable,
@@ -39,6 +43,10 @@ def status(
     """
     if watch and json:
         raise InvalidInputError("--watch and --json cannot be combined (run `sf status --json` in a loop)")
+    from sleepy_factory.status import factory_status
+
+    from sf_cli import render, status_view
+
     out = status_view.console()
     with database() as conn:
         if json:
@@ -58,7 +66,9 @@ def status(
 
 @app.command()
 def watch(
-    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job id.")],
+    job_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The job id, or an unambiguous prefix (4+ hex digits).")
+    ],
     interval: Interval = 0.5,
 ) -> None:
     """Follow one job: each stage's status and attempt, and how many stages are DONE, until the
@@ -67,9 +77,15 @@ def watch(
     Exit codes: 0 every stage DONE; 1 a stage is ERROR or CANCELLED (one line names the stage and
     its last error); 2 malformed id; 3 database unreachable; 5 no such job; 130 Ctrl+C.
     """
-    parsed = parse_job_id(job_id)
+    from sleepy_factory.jobs import get_job, job_id_prefix, resolve_job_id
+    from sleepy_factory.status import JobFailedError, job_progress
+
+    from sf_cli import status_view
+
     out = status_view.console()
+    prefix = job_id_prefix(job_id)  # a malformed id fails before connecting
     with database() as conn:
+        parsed = resolve_job_id(conn, prefix)
         job = get_job(conn, parsed)
         progress = job_progress(job)
         with _live(out, status_view.job_view(job, progress)) as live:
@@ -99,6 +115,10 @@ def workers(
 
     Exit codes: 0, 2 bad option, 3 database unreachable, 4 schema missing or mismatched.
     """
+    from sleepy_factory.status import list_processes
+
+    from sf_cli import render, status_view
+
     with database() as conn:
         processes = list_processes(conn, include_stopped=include_stopped)
     if json:
@@ -110,6 +130,8 @@ def workers(
 @contextmanager
 def _live(out: Console, first: RenderableType) -> Iterator[Live]:
     """A display redrawn in place on a terminal; elsewhere (a pipe, a log) only its last frame."""
+    from rich.live import Live
+
     try:
         with Live(first, console=out, auto_refresh=False) as live:
             yield live

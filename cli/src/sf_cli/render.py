@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sleepy_factory.artifacts import ArtifactRow
 from sleepy_factory.jobs import JobSummary, StageDetail
+from sleepy_factory.progress import short_duration
 
 TOPIC_WIDTH = 40
 
@@ -43,7 +46,22 @@ def _stage_json(stage: StageDetail) -> dict[str, Any]:
         "started_at": _iso(stage.started_at),
         "finished_at": _iso(stage.finished_at),
         "outputs": stage.outputs,
+        "progress": stage.progress,
+        "progress_note": stage.progress_note,
+        "time_left_seconds": None if stage.time_left is None else round(stage.time_left.total_seconds(), 1),
     }
+
+
+def progress_text(stage: StageDetail) -> str:
+    """`42%, 3m05s left: speaking part 3 of 8` for a running stage that reported progress, else ``."""
+    if stage.progress is None:
+        return ""
+    text = f"{stage.progress:.0%}"
+    if stage.time_left is not None:
+        text += f", {short_duration(stage.time_left)} left"
+    if stage.progress_note:
+        text += f": {safe_text(stage.progress_note, 80)}"
+    return text
 
 
 def dumps(value: Any) -> str:
@@ -76,6 +94,8 @@ def job_detail_text(job: JobSummary) -> str:
             f"{_iso(s.lease_expires_at) or '-':<29} {_iso(s.started_at) or '-':<29} "
             f"{_iso(s.finished_at) or '-':<29}"
         )
+        if s.progress is not None:
+            lines.append(f"         progress: {progress_text(s)}")
         if s.last_error:
             lines.append(f"         last error: {safe_text(s.last_error, 300)}")
     return "\n".join(lines)
@@ -97,13 +117,15 @@ def bench_text(result: dict[str, Any]) -> str:
     return "\n".join(f"{key:<{width}}  {'-' if value is None else value}" for key, value in result.items())
 
 
-def artifacts_json(artifacts: list[ArtifactRow]) -> list[dict[str, Any]]:
+def artifacts_json(artifacts: list[ArtifactRow], paths: Mapping[str, Path]) -> list[dict[str, Any]]:
+    """`path` is the file of an artifact in the local store, null for a bucket's objects."""
     return [
         {
             "stage": a.stage,
             "kind": a.kind,
             "attempt": a.attempt,
             "uri": a.uri,
+            "path": str(paths[a.uri]) if a.uri in paths else None,
             "bytes": a.bytes,
             "sha256": a.sha256,
             "media": a.media,
@@ -113,10 +135,13 @@ def artifacts_json(artifacts: list[ArtifactRow]) -> list[dict[str, Any]]:
     ]
 
 
-def artifacts_text(artifacts: list[ArtifactRow]) -> str:
+def artifacts_text(artifacts: list[ArtifactRow], paths: Mapping[str, Path]) -> str:
+    """One row per artifact; under each one in the local store, the file to open or copy."""
     if not artifacts:
         return "\nartifacts: none yet"
     lines = ["", f"{'stage':<8} {'kind':<12} {'bytes':>12}  {'sha256':<16}  uri"]
     for a in artifacts:
         lines.append(f"{a.stage:<8} {a.kind:<12} {a.bytes:>12}  {a.sha256[:16]}  {safe_text(a.uri, 120)}")
+        if a.uri in paths:
+            lines.append(f"{'':<8} file {safe_text(str(paths[a.uri]), 4096)}")
     return "\n".join(lines)

@@ -15,9 +15,16 @@ from rich.text import Text
 from sleepy_factory.jobs import JobSummary
 from sleepy_factory.pipeline import STATUSES, Status
 from sleepy_factory.registry import WorkerEntry
-from sleepy_factory.status import FactoryStatus, JobProgress, ProcessList, RoleLiveness, liveness
+from sleepy_factory.status import (
+    FactoryStatus,
+    JobProgress,
+    ProcessList,
+    RoleLiveness,
+    StageStatus,
+    liveness,
+)
 
-from sf_cli.render import safe_text
+from sf_cli.render import progress_text, safe_text
 
 NAME_WIDTH = 32
 ERROR_WIDTH = 300
@@ -50,6 +57,8 @@ def status_json(status: FactoryStatus) -> dict[str, Any]:
                 "done_last_minute": s.done_last_minute,
                 "oldest_ready_seconds": _round(s.oldest_ready_seconds),
                 "workers_alive": s.workers_alive,
+                "running_progress": _round(s.running_progress),
+                "running_seconds_left": _round(s.running_seconds_left),
             }
             for s in status.stages
         },
@@ -96,7 +105,18 @@ def status_view(status: FactoryStatus) -> RenderableType:
         (str(status.errors), "bold red" if status.errors else "green"),
         *(part for role, live in status.processes.items() for part in _liveness_parts(role, live)),
     )
-    return Group(table, footer)
+    running = [s for s in status.stages if s.running_progress is not None]
+    if not running:
+        return Group(table, footer)
+    progress = Text.assemble(("running ", "bold"), *(part for s in running for part in _progress_parts(s)))
+    return Group(table, footer, progress)
+
+
+def _progress_parts(stage: StageStatus) -> tuple[str | tuple[str, str], ...]:
+    """`  audio 42% (last done in 3m05s)`: mean progress of its running stages, longest time left."""
+    assert stage.running_progress is not None
+    left = "" if stage.running_seconds_left is None else f" (last done in {_age(stage.running_seconds_left)})"
+    return ("  ", safe_text(stage.stage, NAME_WIDTH), " ", (f"{stage.running_progress:.0%}", "cyan"), left)
 
 
 def _count(status: str, count: int) -> Text:
@@ -167,7 +187,7 @@ def job_view(job: JobSummary, progress: JobProgress) -> RenderableType:
     """The job's stages with status and attempt, and a bar of how many are DONE."""
     heading = Text.assemble(("job ", "bold"), str(job.id), "  ", job.format, "  ", safe_text(job.topic, 60))
     table = Table(box=box.SIMPLE_HEAD)
-    for name in ("stage", "status", "attempt", "failures", "lost leases", "last error"):
+    for name in ("stage", "status", "attempt", "failures", "lost leases", "progress", "last error"):
         table.add_column(name, justify="right" if name in ("attempt", "failures", "lost leases") else "left")
     for s in job.stage_details:
         table.add_row(
@@ -176,6 +196,7 @@ def job_view(job: JobSummary, progress: JobProgress) -> RenderableType:
             Text(str(s.attempt)),
             Text(str(s.failures)),
             Text(str(s.lease_losses)),
+            Text(progress_text(s), style="cyan"),
             Text(safe_text(s.last_error or "", 80)),
         )
     bar = Table.grid(padding=(0, 1))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -10,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sleepy_factory.errors import ConfigError
+from sleepy_factory.health import DEFAULT_HEALTH_FILE, DEFAULT_HEALTH_MAX_AGE, MAX_HEALTH_MAX_AGE
 from sleepy_factory.pipeline import ALL_STAGES
 from sleepy_factory.urls import parse
 
@@ -59,8 +59,8 @@ class Settings(BaseSettings):
     s3_part_size: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3)
     # Stage handlers: "media" makes real videos, "sim" the simulated stand-ins (tests, benchmarks).
     handlers: Literal["media", "sim"] = "media"
-    health_file: Path = Path(tempfile.gettempdir()) / "sf-health"
-    health_max_age: float = Field(default=60.0, gt=0, le=86_400)
+    health_file: Path = DEFAULT_HEALTH_FILE
+    health_max_age: float = Field(default=DEFAULT_HEALTH_MAX_AGE, gt=0, le=MAX_HEALTH_MAX_AGE)
     log_format: Literal["auto", "text", "json"] = "auto"
     # The application role `sf migrate` creates and grants the factory's DML to (grants.py); unset,
     # migrate grants nothing. A plain lower-case name, so it needs no quoting in an operator's SQL.

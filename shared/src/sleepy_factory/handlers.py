@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from sleepy_factory.artifacts.store import StoredArtifact
 from sleepy_factory.errors import SleepyFactoryError
+from sleepy_factory.progress import Progress
 from sleepy_factory.queue.records import JobSpec
 
 Publisher = Callable[[str, Path, dict[str, Any]], StoredArtifact]
@@ -33,7 +34,14 @@ class StageContext:
     make_workdir: Callable[[], Path] | None = None
     publisher: Publisher | None = None
     load_inputs: Callable[[], Mapping[str, Path]] | None = None
+    on_progress: Callable[[Progress], None] | None = None
     published: list[StoredArtifact] = field(default_factory=list)
+
+    def report_progress(self, fraction: float, note: str = "") -> None:
+        """Say how far the run is (0..1) and what it is doing, e.g. `(0.4, "speaking part 3 of 8")`.
+        Cheap: it is only remembered; the worker's next heartbeat stores the latest report."""
+        if self.on_progress is not None:
+            self.on_progress(Progress.of(fraction, note))
 
     def sleep(self, seconds: float) -> bool:
         """Wait up to `seconds`; True when the run was cancelled meanwhile."""

@@ -4,13 +4,19 @@ database; `sf health` says whether that file is fresh and was not marked failed.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
-from sleepy_factory.errors import SleepyFactoryError
+from sleepy_factory.errors import ConfigError, SleepyFactoryError
 
 # A failed beacon's file starts with this; touching it (another loop of the same process) keeps it.
 FAILED = "failed: "
+
+# Defaults of SF_HEALTH_FILE and SF_HEALTH_MAX_AGE, shared with config.Settings.
+DEFAULT_HEALTH_FILE = Path(tempfile.gettempdir()) / "sf-health"
+DEFAULT_HEALTH_MAX_AGE = 60.0
+MAX_HEALTH_MAX_AGE = 86_400.0
 
 
 class UnhealthyError(SleepyFactoryError):
@@ -44,6 +50,23 @@ class HealthBeacon:
         partial = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
         partial.write_text(FAILED + " ".join(reason.split()))
         partial.replace(self._path)
+
+
+def health_settings() -> tuple[Path, float]:
+    """SF_HEALTH_FILE and SF_HEALTH_MAX_AGE, read without pydantic: `sf health` runs every 30 s in
+    each container and should cost next to nothing. Same defaults and bounds as config.Settings."""
+    path = Path(os.environ.get("SF_HEALTH_FILE") or DEFAULT_HEALTH_FILE)
+    text = os.environ.get("SF_HEALTH_MAX_AGE")
+    if not text:
+        return path, DEFAULT_HEALTH_MAX_AGE
+    try:
+        max_age = float(text)
+    except ValueError:
+        max_age = float("nan")
+    if not 0 < max_age <= MAX_HEALTH_MAX_AGE:  # also false for nan
+        limit = f"{MAX_HEALTH_MAX_AGE:.0f}"
+        raise ConfigError(f"SF_HEALTH_MAX_AGE: expected seconds in (0, {limit}], got {text!r}")
+    return path, max_age
 
 
 def check_health(path: Path, max_age: float) -> float:

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sleepy_factory.errors import InvalidInputError
-from sleepy_factory.job_input import validate_format, validate_length, validate_topic
-from sleepy_factory.jobs import DEFAULT_TOPIC
+from sleepy_factory.job_input import DEFAULT_TOPIC, validate_format, validate_length, validate_topic
 from sleepy_factory.pipeline import Format
 
 FIELDS = ("format", "topic", "length_seconds")

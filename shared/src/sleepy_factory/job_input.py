@@ -12,6 +12,8 @@ import unicodedata
 from sleepy_factory.errors import InvalidInputError
 from sleepy_factory.pipeline import DEFAULT_LENGTH_SECONDS, MAX_LENGTH_SECONDS, MIN_LENGTH_SECONDS, Format
 
+DEFAULT_TOPIC = "tide pools"
+
 # A topic is a title-sized phrase: the script writer puts it in a title card and in sentences, and a
 # thousand characters of it crowd out the narration the length asks for.
 MAX_TOPIC_CHARS = 200

@@ -15,8 +15,6 @@ from sleepy_factory.job_input import validate_format, validate_length, validate_
 from sleepy_factory.pipeline import Format, Status, stages_for
 from sleepy_factory.queue.records import Connection
 
-DEFAULT_TOPIC = "tide pools"
-
 # The job row and all its stage rows in one statement, so a job never exists half-created; the
 # NOTIFY wakes an idle orchestrator to start it.
 INSERT_JOB = """
@@ -46,9 +44,16 @@ LIST_JOBS_WITH_STATUS = (
     + "ORDER BY j.created_at DESC, j.id LIMIT %(limit)s"
 )
 GET_JOB = _SUMMARY + "WHERE j.id = %(id)s GROUP BY j.id"
+# A running stage's time left is a linear estimate on the database's clock: the time spent so far,
+# scaled by the fraction not yet done (none until the handler reports some progress).
 GET_STAGES = """
 SELECT stage, status, attempt, failures, lease_losses, lease_owner, lease_expires_at, heartbeat_at,
-       run_after, last_error, started_at, finished_at, outputs
+       run_after, last_error, started_at, finished_at, outputs,
+       CASE WHEN status = 'RUNNING' THEN progress END AS progress,
+       CASE WHEN status = 'RUNNING' THEN progress_note END AS progress_note,
+       CASE WHEN status = 'RUNNING' AND progress > 0
+            THEN greatest(now() - started_at, interval '0') * ((1 - progress) / progress)
+       END AS time_left
 FROM job_stages WHERE job_id = %(id)s ORDER BY position
 """
 
@@ -99,6 +104,10 @@ class StageDetail:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     outputs: dict[str, Any]
+    # Only while RUNNING: the handler's latest report (0..1 and a phrase) and the time left it implies.
+    progress: float | None = None
+    progress_note: str | None = None
+    time_left: dt.timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +130,52 @@ def parse_job_id(text: str) -> uuid.UUID:
         raise InvalidInputError(
             f"{text[:80]!r} is not a job id (expected a UUID like those `sf list-jobs` shows)"
         ) from None
+
+
+# Shortest id prefix accepted (as git: short enough to type, long enough to be rarely ambiguous).
+MIN_ID_PREFIX = 4
+# Ambiguity names this many candidates.
+AMBIGUOUS_SHOWN = 5
+
+# Every id starting with a prefix lies between the prefix padded with 0s and with fs (uuid order is
+# byte order): a range on the primary key, so it stays an index scan however many jobs there are.
+MATCH_JOB_ID_PREFIX = """
+SELECT id FROM jobs
+WHERE id BETWEEN %(low)s AND %(high)s
+ORDER BY id
+LIMIT %(limit)s
+"""
+
+
+def job_id_prefix(text: str) -> str:
+    """A full job id or a prefix of at least 4 hex digits as users type it (dashes optional), as
+    lower-case hex digits; InvalidInputError when it is neither. Needs no database: check first."""
+    digits = text.strip().lower().replace("-", "")
+    if not MIN_ID_PREFIX <= len(digits) <= 32 or any(c not in "0123456789abcdef" for c in digits):
+        raise InvalidInputError(
+            f"{text[:80]!r} is not a job id (expected a UUID like those `sf list-jobs` shows, "
+            f"or its first {MIN_ID_PREFIX} or more hex digits)"
+        )
+    return digits
+
+
+def resolve_job_id(conn: Connection, text: str) -> uuid.UUID:
+    """The job a user means by a full id or an unambiguous prefix (see `job_id_prefix`).
+    InvalidInputError when malformed or ambiguous (naming a few candidates), JobNotFoundError
+    when no job matches."""
+    digits = job_id_prefix(text)
+    low, high = uuid.UUID(digits.ljust(32, "0")), uuid.UUID(digits.ljust(32, "f"))
+    rows = conn.execute(
+        MATCH_JOB_ID_PREFIX, {"low": low, "high": high, "limit": AMBIGUOUS_SHOWN + 1}
+    ).fetchall()
+    if not rows:
+        whole = len(digits) == 32
+        raise JobNotFoundError(f"no job with id {low}" if whole else f"no job id starts with {digits}")
+    if len(rows) > 1:
+        shown = ", ".join(str(row[0]) for row in rows[:AMBIGUOUS_SHOWN])
+        more = " and more" if len(rows) > AMBIGUOUS_SHOWN else ""
+        raise InvalidInputError(f"job id prefix {digits} is ambiguous: {shown}{more} (type more digits)")
+    return uuid.UUID(str(rows[0][0]))
 
 
 def create_job(

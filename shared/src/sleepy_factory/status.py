@@ -38,6 +38,17 @@ SELECT stage, extract(epoch FROM now() - min(run_after))::float8 FROM job_stages
 WHERE status = 'READY' AND run_after <= now()
 GROUP BY stage
 """
+# Per stage, over its RUNNING rows that reported progress: the mean fraction done, and the time
+# left of the one that will finish last (a linear estimate each: time spent scaled by what is left).
+RUNNING_PROGRESS = """
+SELECT stage, avg(progress)::float8,
+       extract(epoch FROM max(
+           greatest(now() - started_at, interval '0') * ((1 - progress) / progress)
+       ))::float8
+FROM job_stages
+WHERE status = 'RUNNING' AND progress > 0
+GROUP BY stage
+"""
 DATABASE_NOW = "SELECT now()"
 # One snapshot for every query of a view, so its numbers add up and share one `now()`.
 READ_ONLY_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
@@ -56,6 +67,10 @@ class StageStatus:
     done_last_minute: int
     oldest_ready_seconds: float | None  # None when nothing is waiting
     workers_alive: int
+    # Over RUNNING stages that reported progress (None when none did): mean fraction done, and
+    # the estimated seconds left of the last to finish.
+    running_progress: float | None = None
+    running_seconds_left: float | None = None
 
     @property
     def errors(self) -> int:
@@ -111,6 +126,7 @@ def factory_status(conn: Connection) -> FactoryStatus:
         counts = conn.execute(COUNT_BY_STAGE_AND_STATUS).fetchall()
         done_recently: dict[str, int] = dict(conn.execute(DONE_LAST_MINUTE).fetchall())
         oldest: dict[str, float] = dict(conn.execute(OLDEST_DUE_READY).fetchall())
+        progress = {stage: (mean, left) for stage, mean, left in conn.execute(RUNNING_PROGRESS).fetchall()}
         workers = list_workers(conn, keep_stopped_seconds=0)
     per_stage: dict[str, dict[str, int]] = {stage: dict.fromkeys(STATUSES, 0) for stage in ALL_STAGES}
     for stage, status, count in counts:
@@ -123,6 +139,8 @@ def factory_status(conn: Connection) -> FactoryStatus:
             done_last_minute=done_recently.get(stage, 0),
             oldest_ready_seconds=oldest.get(stage),
             workers_alive=sum(1 for w in running if w.alive and w.role == "worker" and w.stage == stage),
+            running_progress=progress.get(stage, (None, None))[0],
+            running_seconds_left=progress.get(stage, (None, None))[1],
         )
         for stage, by_status in _pipeline_order(per_stage)
     )

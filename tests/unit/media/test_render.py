@@ -62,3 +62,22 @@ def test_a_render_told_to_stop_stops_early_and_leaves_no_file(tmp_path: Path) ->
 
     assert len(asked) == 3  # asked once per second of video, and stopped at once
     assert not list((tmp_path / "render").glob("*.mp4"))
+
+
+def test_narrating_and_rendering_report_their_progress(tmp_path: Path) -> None:
+    """What the audio and render handlers pass on to their heartbeat (issue 14: progress)."""
+    from sf_worker.media import narrate, render, write_script
+
+    script = write_script("tide pools", "sleepy", 60, tmp_path)
+    spoken: list[tuple[float, str]] = []
+    narration = narrate(script, tmp_path, ToneSpeaker(), on_progress=lambda f, n: spoken.append((f, n)))
+    encoded: list[tuple[float, str]] = []
+    render(narration, tmp_path / "render", on_progress=lambda f, n: encoded.append((f, n)))
+
+    sentences = len(script.sentences())
+    assert [f for f, _ in spoken] == [done / sentences for done in range(1, sentences + 1)]
+    assert spoken[-1][1] == f"spoke {sentences} of {sentences} sentences"
+    fractions = [f for f, _ in encoded]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and 0.9 < fractions[-1] < 1
+    assert len(encoded) >= 50  # about once per second of video
+    assert encoded[1][1].startswith("encoded 1 of ") and encoded[1][1].endswith(" s of video")

@@ -28,8 +28,10 @@ def test_piper_speaks_a_sentence_with_the_bundled_voice_in_a_child_process(tmp_p
 def test_piper_batches_keep_sentence_order(tmp_path: Path) -> None:
     texts = ["One.", "This second sentence is clearly the longest of the three.", "Three."]
 
-    spoken = PiperSpeaker().speak_many(texts, tmp_path)
+    done: list[int] = []
+    spoken = PiperSpeaker(batch_size=2).speak_many(texts, tmp_path, on_spoken=done.append)
 
+    assert done == [2, 3]  # after each batch: how many sentences are spoken so far
     assert [u.text for u in spoken] == texts
     assert spoken[1].seconds > 2 * max(spoken[0].seconds, spoken[2].seconds)
     assert [u.path.name for u in spoken] == ["sentence-00000.wav", "sentence-00001.wav", "sentence-00002.wav"]

@@ -11,8 +11,8 @@ from pathlib import Path
 from opentelemetry.trace import SpanKind
 from sleepy_factory.errors import InvalidInputError
 from sleepy_factory.job_files import JobRequest, read_job_file
-from sleepy_factory.job_input import validate_length, validate_topic
-from sleepy_factory.jobs import DEFAULT_TOPIC, create_job
+from sleepy_factory.job_input import DEFAULT_TOPIC, validate_length, validate_topic
+from sleepy_factory.jobs import create_job
 from sleepy_factory.pipeline import Format
 from sleepy_factory.queue.records import Connection
 from sleepy_factory.tracing import JOB_ID, carrier_of, tracer_for

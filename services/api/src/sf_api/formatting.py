@@ -41,6 +41,10 @@ def took(start: dt.datetime | None, end: dt.datetime | None) -> str:
     return seconds((end - start).total_seconds())
 
 
+def percent(fraction: float) -> str:
+    return f"{fraction:.0%}"
+
+
 def status_class(status: str) -> str:
     return f"st-{status.lower()}"
 
@@ -50,5 +54,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "seconds": seconds,
     "when": when,
     "status_class": status_class,
+    "percent": percent,
 }
 TEMPLATE_GLOBALS: dict[str, Callable[..., Any]] = {"took": took}

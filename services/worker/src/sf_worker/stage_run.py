@@ -21,6 +21,7 @@ from sleepy_factory.config import Settings
 from sleepy_factory.handlers import StageCancelledError, StageContext, StageHandler
 from sleepy_factory.logs import stage_fields
 from sleepy_factory.metrics import CANCELLED, COMPLETED, FAILED, LOST, FactoryMetrics
+from sleepy_factory.progress import Progress
 from sleepy_factory.queue import ClaimedStage, Connection, Lease, fail, record_attempt_span, release
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool
 from sleepy_factory.tracing import ATTEMPT, JOB_ID, STAGE, carrier_of, context_from, links_from
@@ -51,6 +52,8 @@ class StageRun:
     lost: bool = False  # the heartbeat found the lease gone: never write for this run
     finisher: Finisher | None = None
     log_fields: dict[str, Any] = field(default_factory=dict)
+    # The handler's latest report; the heartbeat thread reads it (one reference: no lock needed).
+    progress: Progress | None = None
     _taking: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -161,6 +164,7 @@ class StageRunner:
             stage=lease.stage,
             attempt=lease.attempt,
             cancelled=run.cancelled,
+            on_progress=lambda progress: setattr(run, "progress", progress),
             make_workdir=lambda: store.workdir(lease.job_id, lease.stage, lease.attempt),
             publisher=lambda kind, path, media: store.put(
                 lease.job_id,

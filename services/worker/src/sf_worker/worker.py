@@ -244,13 +244,20 @@ class Worker:
             with self._lock:
                 # Runs being completed are skipped: the completer's multi-row UPDATE must never
                 # meet this one on the same rows in another order (a deadlock).
-                held = {lease for lease, run in self._runs.items() if run.finisher not in SETTLING}
+                progress = {
+                    lease: run.progress for lease, run in self._runs.items() if run.finisher not in SETTLING
+                }
+            held = set(progress)
             if not held:
                 continue
             try:
                 with self._pool.connection() as conn:
                     kept = heartbeat(
-                        conn, owner=self.owner, leases=held, lease_seconds=self._settings.lease_seconds
+                        conn,
+                        owner=self.owner,
+                        leases=held,
+                        lease_seconds=self._settings.lease_seconds,
+                        progress=progress,
                     )
             except TRANSIENT_DB_ERRORS as exc:
                 outage.failed(exc)

@@ -25,7 +25,9 @@ WITH picked AS (
         lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
         heartbeat_at = now(),
         started_at = now(),
-        finished_at = NULL
+        finished_at = NULL,
+        progress = NULL,  -- an earlier attempt's progress says nothing about this one
+        progress_note = NULL
     FROM picked
     WHERE s.job_id = picked.job_id AND s.stage = picked.stage AND s.status = 'READY'
     RETURNING s.job_id, s.stage, s.attempt, s.lease_expires_at, s.last_error, s.attempt_span

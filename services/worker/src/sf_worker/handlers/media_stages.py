@@ -52,10 +52,17 @@ class AudioStage:
         script = write_script(job.topic, job.format, _length(job), work)
         _stop_if_cancelled(ctx, stage)
         try:
-            narration = narrate(script, work, should_stop=ctx.cancelled.is_set)
+            # Speaking is nearly all of the stage's time: it maps to 0-95 %, packing to the rest.
+            narration = narrate(
+                script,
+                work,
+                should_stop=ctx.cancelled.is_set,
+                on_progress=lambda done, note: ctx.report_progress(0.95 * done, note),
+            )
         except MediaCancelledError as exc:
             raise StageCancelledError(str(exc)) from exc
         _stop_if_cancelled(ctx, stage)
+        ctx.report_progress(0.95, "packing the narration")
         archive = work / NARRATION_ARCHIVE
         # Stored, not deflated: WAV barely compresses and the render reads it back at once.
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as bundle:
@@ -83,7 +90,12 @@ class RenderStage:
         narration = _narration(ctx)
         _stop_if_cancelled(ctx, stage)
         try:
-            result = render(narration, ctx.workdir() / "render", should_stop=ctx.cancelled.is_set)
+            result = render(
+                narration,
+                ctx.workdir() / "render",
+                should_stop=ctx.cancelled.is_set,
+                on_progress=ctx.report_progress,
+            )
         except MediaCancelledError as exc:
             raise StageCancelledError(str(exc)) from exc
         info = result.info

@@ -40,7 +40,7 @@ class SimulatedHandler:
 
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         seconds = self._duration()
-        if seconds and ctx.sleep(seconds):
+        if seconds and _sleep_reporting(ctx, seconds, f"simulating {stage}"):
             raise StageCancelledError(f"{stage} of {job.id} cancelled")
         if self._fail_topic and self._fail_topic in job.topic:
             raise SimulatedFailureError(f"simulated {stage} failure for a poison topic")
@@ -54,6 +54,21 @@ class SimulatedHandler:
         if self._seconds_max is None or self._seconds_max <= self._seconds:
             return self._seconds
         return self._rng.uniform(self._seconds, self._seconds_max)
+
+
+# A long simulated run reports its progress in this many steps, like a real handler would.
+PROGRESS_STEPS = 20
+
+
+def _sleep_reporting(ctx: StageContext, seconds: float, note: str) -> bool:
+    """Sleep `seconds` in steps, reporting the fraction done; True when cancelled meanwhile."""
+    step = seconds / PROGRESS_STEPS
+    for done in range(PROGRESS_STEPS):
+        ctx.report_progress(done / PROGRESS_STEPS, f"{note}: step {done + 1} of {PROGRESS_STEPS}")
+        if ctx.sleep(step):
+            return True
+    ctx.report_progress(1.0, note)
+    return False
 
 
 def _write_random(path: Path, size: int) -> Path:

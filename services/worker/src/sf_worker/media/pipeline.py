@@ -101,16 +101,23 @@ def narrate(
     out_dir: Path,
     speaker: Speaker | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
 ) -> Narration:
     """Speak every sentence, then re-time the script to the measured durations (audio stage).
 
     `should_stop` is asked between batches and while the speech engine runs; when it says yes the
-    engine is killed and MediaCancelledError raised.
+    engine is killed and MediaCancelledError raised. `on_progress(fraction, note)` follows the
+    sentences spoken.
     """
     spec = spec_for(script.format)
     speaker = speaker or default_speaker(spec.speech_length_scale)
     texts = [sentence.text for sentence in script.sentences()]
-    utterances = speaker.speak_many(texts, out_dir / SPEECH_DIR, should_stop)
+
+    def spoken(done: int) -> None:
+        if on_progress is not None:
+            on_progress(done / max(len(texts), 1), f"spoke {done} of {len(texts)} sentences")
+
+    utterances = speaker.speak_many(texts, out_dir / SPEECH_DIR, should_stop, spoken)
     final = script.retimed([u.seconds for u in utterances])
     kept = len(final.sentences())
     if kept < len(utterances):
@@ -148,11 +155,15 @@ def soundtrack_for(narration: Narration) -> Soundtrack:
 
 
 def render(
-    narration: Narration, out_dir: Path, should_stop: Callable[[], bool] | None = None
+    narration: Narration,
+    out_dir: Path,
+    should_stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
 ) -> RenderResult:
-    """Mix and encode video.mp4 (render stage); `should_stop` can end it early."""
+    """Mix and encode video.mp4 (render stage); `should_stop` can end it early; `on_progress`
+    follows the seconds of video encoded."""
     frames = FrameSource(narration.script, spec_for(narration.script.format))
-    return render_video(frames, soundtrack_for(narration), out_dir / "video.mp4", should_stop)
+    return render_video(frames, soundtrack_for(narration), out_dir / "video.mp4", should_stop, on_progress)
 
 
 def make_video(

@@ -39,16 +39,25 @@ class RenderResult:
     wall_seconds: float
 
 
+def _report(on_progress: Callable[[float, str], None] | None, index: int, frames: FrameSource) -> None:
+    if on_progress is not None:
+        total = max(frames.frame_count, 1)
+        fps = frames.spec.fps
+        on_progress(index / total, f"encoded {index / fps:.0f} of {total / fps:.0f} s of video")
+
+
 def render_video(
     frames: FrameSource,
     soundtrack: Soundtrack,
     out_path: Path,
     should_stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
 ) -> RenderResult:
     """Write `out_path` (MP4) from a frame source and a soundtrack of the same duration.
 
     `should_stop` is asked about once a second of video; when it says yes the render stops with
     RenderCancelledError and leaves no file (a lost lease or a shutdown must not wait an hour).
+    `on_progress(fraction, note)` is told as often how much of the video is encoded.
     """
     check_every = max(1, round(frames.spec.fps))
     spec = frames.spec
@@ -73,8 +82,10 @@ def render_video(
         drawn = 0
         last: tuple[Scene, av.VideoFrame] | None = None
         for index, scene in frames.scenes():
-            if should_stop is not None and index % check_every == 0 and should_stop():
-                raise RenderCancelledError(f"render of {out_path.name} stopped at frame {index}")
+            if index % check_every == 0:
+                if should_stop is not None and should_stop():
+                    raise RenderCancelledError(f"render of {out_path.name} stopped at frame {index}")
+                _report(on_progress, index, frames)
             # Keep the audio a second or two ahead of the picture so the muxer can interleave at once.
             ahead = (index / spec.fps + 1) * soundtrack.sample_rate
             while audio_pts < soundtrack.total_samples and audio_pts <= ahead:

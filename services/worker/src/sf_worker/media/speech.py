@@ -47,17 +47,23 @@ class Speaker(Protocol):
         ...
 
     def speak_many(
-        self, texts: Sequence[str], out_dir: Path, should_stop: StopCheck | None = None
+        self,
+        texts: Sequence[str],
+        out_dir: Path,
+        should_stop: StopCheck | None = None,
+        on_spoken: Spoken | None = None,
     ) -> list[Utterance]:
         """Speak each sentence into its own WAV under `out_dir`, in order.
 
         `should_stop` is asked between sentences (or batches) and while an engine runs; when it
-        says yes, the engine is killed and MediaCancelledError raised.
+        says yes, the engine is killed and MediaCancelledError raised. `on_spoken(n)` is told how
+        many sentences are done after each sentence (or batch), for progress reports.
         """
         ...
 
 
 StopCheck = Callable[[], bool]
+Spoken = Callable[[int], None]
 
 
 def utterance_path(out_dir: Path, index: int) -> Path:
@@ -70,7 +76,11 @@ def _stop_if(should_stop: StopCheck | None) -> None:
 
 
 def _one_by_one(
-    speaker: Speaker, texts: Sequence[str], out_dir: Path, should_stop: StopCheck | None
+    speaker: Speaker,
+    texts: Sequence[str],
+    out_dir: Path,
+    should_stop: StopCheck | None,
+    on_spoken: Spoken | None = None,
 ) -> list[Utterance]:
     out_dir.mkdir(parents=True, exist_ok=True)
     result = []
@@ -78,6 +88,8 @@ def _one_by_one(
         _stop_if(should_stop)
         path = utterance_path(out_dir, index)
         result.append(Utterance(text, path, speaker.speak(text, path)))
+        if on_spoken is not None:
+            on_spoken(len(result))
     return result
 
 
@@ -127,7 +139,11 @@ class PiperSpeaker:
         return utterance.seconds
 
     def speak_many(
-        self, texts: Sequence[str], out_dir: Path, should_stop: StopCheck | None = None
+        self,
+        texts: Sequence[str],
+        out_dir: Path,
+        should_stop: StopCheck | None = None,
+        on_spoken: Spoken | None = None,
     ) -> list[Utterance]:
         out_dir.mkdir(parents=True, exist_ok=True)
         result: list[Utterance] = []
@@ -140,6 +156,8 @@ class PiperSpeaker:
                     shutil.move(spoken.path, path)
                     result.append(Utterance(spoken.text, path, spoken.seconds))
             log.info("piper spoke %d/%d sentences", len(result), len(texts))
+            if on_spoken is not None:
+                on_spoken(len(result))
         return result
 
     def _batch(
@@ -189,9 +207,13 @@ class EspeakSpeaker:
         return wav_seconds(wav_path)
 
     def speak_many(
-        self, texts: Sequence[str], out_dir: Path, should_stop: StopCheck | None = None
+        self,
+        texts: Sequence[str],
+        out_dir: Path,
+        should_stop: StopCheck | None = None,
+        on_spoken: Spoken | None = None,
     ) -> list[Utterance]:
-        return _one_by_one(self, texts, out_dir, should_stop)
+        return _one_by_one(self, texts, out_dir, should_stop, on_spoken)
 
 
 class ToneSpeaker:
@@ -220,9 +242,13 @@ class ToneSpeaker:
         return write_wav(wav_path, np.concatenate(syllables).astype(np.float32), rate)
 
     def speak_many(
-        self, texts: Sequence[str], out_dir: Path, should_stop: StopCheck | None = None
+        self,
+        texts: Sequence[str],
+        out_dir: Path,
+        should_stop: StopCheck | None = None,
+        on_spoken: Spoken | None = None,
     ) -> list[Utterance]:
-        return _one_by_one(self, texts, out_dir, should_stop)
+        return _one_by_one(self, texts, out_dir, should_stop, on_spoken)
 
 
 def default_speaker(length_scale: float = 1.0) -> Speaker:
