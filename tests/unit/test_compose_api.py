@@ -32,7 +32,9 @@ def test_the_api_is_published_on_localhost_only(api: Config) -> None:
 
 
 def test_the_api_port_follows_sf_api_port(run_compose: Any) -> None:
-    config = rendered(run_compose(BASE, env={"POSTGRES_PASSWORD": "pw", "SF_APP_PASSWORD": "app", "SF_API_PORT": "9123"}))
+    config = rendered(
+        run_compose(BASE, env={"POSTGRES_PASSWORD": "pw", "SF_APP_PASSWORD": "app", "SF_API_PORT": "9123"})
+    )
     assert config["services"]["api"]["ports"][0]["published"] == "9123"
 
 
