@@ -51,24 +51,11 @@ def _plain_insert(conn: Connection) -> Traced:
 
 
 def _traced_insert(conn: Connection) -> Traced:
-    from opentelemetry.trace import SpanKind
-    from sleepy_factory.tracing import JOB_ID, carrier_of, tracer_for
+    from sleepy_factory.traced_jobs import create_traced_job
+    from sleepy_factory.tracing import tracer_for
 
     tracer = tracer_for("sf-cli")
-
-    def insert(request: JobRequest) -> uuid.UUID:
-        with tracer.start_as_current_span("create job", kind=SpanKind.PRODUCER) as span:
-            job_id = create_job(
-                conn,
-                fmt=request.format,
-                topic=request.topic,
-                length_seconds=request.length_seconds,
-                trace_context=carrier_of(span),
-            )
-            span.set_attribute(JOB_ID, str(job_id))
-        return job_id
-
-    return insert
+    return lambda request: create_traced_job(conn, tracer, request)
 
 
 def _progress_bar(total: int) -> AbstractContextManager[Callable[[], None]]:

@@ -8,14 +8,13 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from opentelemetry.trace import SpanKind
 from sleepy_factory.errors import InvalidInputError
 from sleepy_factory.job_files import JobRequest, read_job_file
 from sleepy_factory.job_input import DEFAULT_TOPIC, validate_length, validate_topic
-from sleepy_factory.jobs import create_job
 from sleepy_factory.pipeline import Format
 from sleepy_factory.queue.records import Connection
-from sleepy_factory.tracing import JOB_ID, carrier_of, tracer_for
+from sleepy_factory.traced_jobs import create_traced_job
+from sleepy_factory.tracing import tracer_for
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOAD_SUFFIXES = (".csv", ".jsonl", ".ndjson")
@@ -49,17 +48,5 @@ def requests_from_upload(filename: str, content: bytes) -> list[JobRequest]:
 
 def create_jobs(conn: Connection, requests: Sequence[JobRequest]) -> list[uuid.UUID]:
     tracer = tracer_for("sf-api")
-    ids: list[uuid.UUID] = []
     with conn.transaction():
-        for request in requests:
-            with tracer.start_as_current_span("create job", kind=SpanKind.PRODUCER) as span:
-                job_id = create_job(
-                    conn,
-                    fmt=request.format,
-                    topic=request.topic,
-                    length_seconds=request.length_seconds,
-                    trace_context=carrier_of(span),
-                )
-                span.set_attribute(JOB_ID, str(job_id))
-            ids.append(job_id)
-    return ids
+        return [create_traced_job(conn, tracer, request) for request in requests]
