@@ -157,8 +157,20 @@ def test_a_real_video_is_stored_and_exported_under_folders_named_with_spaces_quo
 
     assert exported.returncode == 0, exported.stderr
     names = sorted(p.name.removeprefix(f"{job_id}-") for p in target.iterdir())
-    assert names == ["captions.srt", "script.json", "script.md", "video.mp4"]
+    assert names == [
+        "captions.srt",
+        "metadata.json",
+        "script.json",
+        "script.md",
+        "thumbnail.png",
+        "video.mp4",
+    ]
     assert (target / f"{job_id}-video.mp4").stat().st_size > 10_000
+    # What the upload form needs, within YouTube's limits (a short has no chapters).
+    metadata = json.loads((target / f"{job_id}-metadata.json").read_text(encoding="utf-8"))
+    assert 0 < len(metadata["title"]) <= 100 and "tide pools" in metadata["title"].lower()
+    assert metadata["description"] and metadata["chapters"] == []
+    assert metadata["tags"][:2] == ["tide pools", "shorts"]
     assert verified.returncode == 0, verified.stderr
     dev.send(signal.SIGTERM)
     assert dev.wait_exit(60) == 0, dev.tail()

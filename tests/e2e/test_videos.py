@@ -41,7 +41,7 @@ def _audio_rms(path: Path) -> float:
 def _check_video(conn: psycopg.Connection[Any], env: dict[str, str], job_id: str, fmt: str) -> None:
     store = LocalStore(Path(env["SF_ARTIFACT_DIR"]))
     artifacts = {a.kind: a for a in list_artifacts(conn, job_id)}  # type: ignore[arg-type]
-    assert set(artifacts) == {"script_md", "script_json", "narration", "captions", "thumbnail", "video"}
+    assert set(artifacts) == {"script_md", "script_json", "metadata", "narration", "captions", "thumbnail", "video"}
     video = store.path(artifacts["video"].uri)
     script_seconds = float(artifacts["script_json"].media["duration_seconds"])
     with av.open(str(video)) as container:
@@ -118,7 +118,7 @@ def test_a_render_killed_midway_is_redone_once_and_its_leftovers_collected(
         "SELECT stage, kind, attempt FROM artifacts WHERE job_id = %s ORDER BY stage, kind", (job_id,)
     ).fetchall()
     assert sorted(kind for _, kind, _ in rows) == sorted(
-        ["captions", "narration", "script_json", "script_md", "thumbnail", "video"]
+        ["captions", "metadata", "narration", "script_json", "script_md", "thumbnail", "video"]
     )  # exactly one registered artifact per kind
     assert [attempt for stage, _, attempt in rows if stage == "render"] == [2]
     _check_video(conn, env, job_id, "short")

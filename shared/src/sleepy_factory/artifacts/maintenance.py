@@ -156,7 +156,9 @@ def verify_job(
     return artifacts, problems
 
 
-EXPORTED_KINDS = ("video", "captions", "script_md", "script_json")
+# Everything a creator needs to publish: the video, its captions and thumbnail, the script, and
+# the upload form's title, description, tags and chapters (metadata).
+EXPORTED_KINDS = ("video", "captions", "thumbnail", "script_md", "script_json", "metadata")
 
 
 class ExportError(SleepyFactoryError):
@@ -164,8 +166,8 @@ class ExportError(SleepyFactoryError):
 
 
 def export_job(conn: Connection, store: LocalStore | S3Store, job_id: uuid.UUID, target: Path) -> list[Path]:
-    """Copy the final video, captions and script of a job into `target` (streamed, and checked
-    against the recorded SHA-256 when they come from a bucket)."""
+    """Copy a job's video, captions, thumbnail, script and publishing metadata into `target`
+    (streamed, and checked against the recorded SHA-256 when they come from a bucket)."""
     wanted = [a for a in list_artifacts(conn, job_id) if a.kind in EXPORTED_KINDS]
     if not wanted:
         raise InvalidInputError(f"job {job_id} has no finished video, captions or script to export yet")

@@ -21,6 +21,7 @@ from sleepy_factory.queue import JobSpec
 
 from sf_worker.media import Narration, narrate, prepare_visuals, render, write_script
 from sf_worker.media.errors import MediaCancelledError, MediaError
+from sf_worker.media.publishing import metadata_json
 
 NARRATION_ARCHIVE = "narration.zip"
 
@@ -71,6 +72,9 @@ class AudioStage:
         final = narration.script
         timing = {"duration_seconds": round(final.duration, 3), "sentences": len(final.sentences())}
         ctx.publish("script_md", work / "script.md")
+        metadata = work / "metadata.json"
+        metadata.write_text(metadata_json(final), encoding="utf-8")
+        ctx.publish("metadata", metadata)
         ctx.publish("script_json", work / "script.json", timing)
         ctx.publish("narration", archive, timing)
         return {"title": final.title, **timing}
