@@ -64,7 +64,15 @@ def test_a_short_made_on_separate_nodes_through_the_bucket_verifies_and_exports(
 
     location = S3Location(BUCKET, s3_prefix)
     artifacts = {a.kind: a for a in list_artifacts(conn, job_id)}  # type: ignore[arg-type]
-    assert set(artifacts) == {"script_md", "script_json", "metadata", "narration", "captions", "thumbnail", "video"}
+    assert set(artifacts) == {
+        "script_md",
+        "script_json",
+        "metadata",
+        "narration",
+        "captions",
+        "thumbnail",
+        "video",
+    }
     assert all(a.uri.startswith(f"s3://{BUCKET}/{s3_prefix}/{job_id}/") for a in artifacts.values())
     # Exactly the registered objects are in the bucket, and nothing was left on any node's disk.
     assert _keys(s3_server, s3_prefix) == {location.key_of(a.uri) for a in artifacts.values()}

@@ -41,7 +41,15 @@ def _audio_rms(path: Path) -> float:
 def _check_video(conn: psycopg.Connection[Any], env: dict[str, str], job_id: str, fmt: str) -> None:
     store = LocalStore(Path(env["SF_ARTIFACT_DIR"]))
     artifacts = {a.kind: a for a in list_artifacts(conn, job_id)}  # type: ignore[arg-type]
-    assert set(artifacts) == {"script_md", "script_json", "metadata", "narration", "captions", "thumbnail", "video"}
+    assert set(artifacts) == {
+        "script_md",
+        "script_json",
+        "metadata",
+        "narration",
+        "captions",
+        "thumbnail",
+        "video",
+    }
     video = store.path(artifacts["video"].uri)
     script_seconds = float(artifacts["script_json"].media["duration_seconds"])
     with av.open(str(video)) as container:

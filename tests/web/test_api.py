@@ -355,3 +355,20 @@ def test_a_running_stage_shows_its_progress_in_the_api_and_on_its_page(
     assert audio["time_left"].startswith("PT")  # ISO 8601: about three minutes
     assert '<progress max="1" value="0.25"></progress> <b>25%</b> · 3 min' in page
     assert "spoke 3 of 12 &lt;b&gt;sentences&lt;/b&gt;" in page
+
+
+def test_files_in_a_bucket_are_refused_with_a_pointer_and_the_job_page_still_renders(
+    api: ApiServer, web_conn: Conn
+) -> None:
+    with api.client() as http:
+        job_id = http.post("/api/jobs", json={"topic": "owls"}).json()["ids"][0]
+        for kind in ("video", "script_md"):
+            web_conn.execute(
+                "INSERT INTO artifacts (job_id, stage, kind, attempt, uri, bytes, sha256)"
+                " VALUES (%s, 'render', %s, 1, %s, 1, %s)",
+                [job_id, kind, f"s3://bucket/sf/{job_id}/render/1/{kind}", "0" * 64],
+            )
+        video = http.get(f"/api/jobs/{job_id}/artifacts/render/video")
+        page = http.get(f"/jobs/{job_id}")
+    assert video.status_code == 501 and "sf export" in video.text
+    assert page.status_code == 200 and "owls" in page.text

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import HTTPException
 from fastapi.responses import FileResponse, Response
 from sleepy_factory.artifacts import ArtifactRow, LocalStore, list_artifacts
-from sleepy_factory.artifacts.store import OutsideStoreError
+from sleepy_factory.artifacts.store import URI_SCHEME, OutsideStoreError
 from sleepy_factory.queue.records import Connection
 
 from sf_api.captions import srt_to_vtt
@@ -45,6 +45,9 @@ def find_artifact(conn: Connection, job_id: uuid.UUID, stage: str, kind: str) ->
 def local_file(store: LocalStore, row: ArtifactRow) -> Path:
     """The artifact's file, which must lie inside the store even if a row were tampered with
     (`LocalStore.path` refuses any address that leads outside it)."""
+    if not row.uri.startswith(URI_SCHEME):
+        # Files in a bucket (SF_ARTIFACT_URL) are not served here yet: `sf export` fetches them.
+        raise HTTPException(501, f"the {row.stage}/{row.kind} file is in object storage: use `sf export`")
     gone = HTTPException(410, f"the {row.stage}/{row.kind} file is no longer in the artifact store")
     try:
         path = store.path(row.uri)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sleepy_factory.browse import page_of_jobs
@@ -234,9 +235,10 @@ def _job_context(db: Connection, svc: Services, job_id: uuid.UUID) -> dict[str, 
     script_art = by_kind.get("script_md")
     if script_art is not None:
         row = downloads.find_artifact(db, job_id, script_art.stage, script_art.kind)
-        path = downloads.local_file(svc.store, row)
-        if path.stat().st_size <= MAX_SCRIPT_BYTES:
-            script = path.read_text(encoding="utf-8", errors="replace")
+        with contextlib.suppress(HTTPException):  # gone, or in a bucket: the page shows no script
+            path = downloads.local_file(svc.store, row)
+            if path.stat().st_size <= MAX_SCRIPT_BYTES:
+                script = path.read_text(encoding="utf-8", errors="replace")
     return {
         "detail": detail,
         "job": detail.job,
