@@ -82,13 +82,13 @@ def test_a_short_made_on_separate_nodes_through_the_bucket_verifies_and_exports(
 
     verified = _sf(env, "verify", job_id)
     assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.strip() == "verified 6 artifact(s)"
+    assert verified.stdout.strip() == f"verified {len(artifacts)} artifact(s)"
 
     target = tmp_path / "Exported vidéos ✓"
     exported = _sf(env, "export", job_id, "--to", str(target))
     assert exported.returncode == 0, exported.stderr
     names = sorted(Path(line).name for line in exported.stdout.splitlines())
-    wanted = ("script.md", "script.json", "captions.srt", "video.mp4")
+    wanted = ("script.md", "script.json", "metadata.json", "captions.srt", "thumbnail.png", "video.mp4")
     assert names == sorted(f"{job_id}-{name}" for name in wanted), names
     video = target / f"{job_id}-video.mp4"
     assert video.stat().st_size == artifacts["video"].bytes
