@@ -115,3 +115,10 @@ def depth_queries(docs: tuple[Doc, ...]) -> dict[str, str]:
         (trigger,) = [t for t in scaled["spec"]["triggers"] if t["type"] == "postgresql"]
         queries[stage] = trigger["metadata"]["query"]
     return queries
+
+
+KUBERNETES_VERSION = "1.37"
+# The oldest release the manifests support (PodDisruptionBudget's unhealthyPodEvictionPolicy, 1.27).
+OLDEST_KUBERNETES = "1.27"
+# KEDA's kinds: no Kubernetes schema covers them (test_kubernetes_schemas checks them against KEDA's CRDs).
+KEDA_KINDS = frozenset({"ScaledObject", "TriggerAuthentication"})

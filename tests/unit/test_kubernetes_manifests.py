@@ -1,15 +1,12 @@
 """deploy/kubernetes keeps its promises, checked on what `kubectl kustomize` renders, without a cluster.
 
-Core objects are validated against the Kubernetes 1.37 OpenAPI schemas shipped by the
-`kubernetes-validate` wheel (strict: an unknown field fails). KEDA's objects have no schema there:
-they are parsed with the models generated from KEDA's CRDs (`cloudcoil-models-keda`) and must
-survive the round trip unchanged, so a misspelt or mistyped field fails too. The depth queries
-themselves run against a real Postgres in tests/integration/test_keda_queries.py.
+What the manifests promise (hardening, probes, resources, secrets, scaling, policies). The schema
+checks are in test_kubernetes_schemas.py; the depth queries run against a real Postgres in
+tests/integration/test_keda_queries.py.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import re
@@ -18,13 +15,14 @@ from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
-from cloudcoil.models.keda.v1alpha1 import ScaledObject, TriggerAuthentication
 from sleepy_factory.config import Settings
 from sleepy_factory.pipeline import ALL_STAGES
 
 from tests.support.manifests import (
     BASE,
+    KEDA_KINDS,
     KUBERNETES,
+    KUBERNETES_VERSION,
     OVERLAYS,
     TREES,
     Doc,
@@ -37,10 +35,6 @@ from tests.support.manifests import (
     settings,
 )
 
-KUBERNETES_VERSION = "1.37"
-# The oldest release the manifests support (PodDisruptionBudget's unhealthyPodEvictionPolicy, 1.27).
-OLDEST_KUBERNETES = "1.27"
-KEDA_MODELS: dict[str, Any] = {"ScaledObject": ScaledObject, "TriggerAuthentication": TriggerAuthentication}
 APP_UID = 10001  # the images' USER
 SECRET_NAMES = re.compile(r"PASSWORD|TOKEN|SECRET|DATABASE_URL|ACCESS_KEY", re.IGNORECASE)
 ROLE_DEPLOYMENTS = {
@@ -64,53 +58,6 @@ def quantity(value: str | int) -> float:
         if text.endswith(suffix):
             return float(text.removesuffix(suffix)) * factor
     return float(text)
-
-
-@pytest.mark.parametrize("tree", TREES)
-def test_every_tree_renders(tree: str) -> None:
-    kinds = {doc["kind"] for doc in render(tree)}
-    assert {"Deployment", "Job", "ScaledObject", "TriggerAuthentication", "PodDisruptionBudget"} <= kinds
-
-
-@pytest.mark.parametrize("version", [OLDEST_KUBERNETES, KUBERNETES_VERSION])
-@pytest.mark.parametrize("tree", TREES)
-def test_core_objects_match_the_kubernetes_schemas(tree: str, version: str) -> None:
-    checked = 0
-    for doc in render(tree):
-        if doc["kind"] in KEDA_MODELS:
-            continue
-        kubernetes_validate.validate(doc, version, strict=True)
-        checked += 1
-    assert checked >= 10
-
-
-def test_schema_validation_catches_a_misspelt_field() -> None:
-    """The strict check is real: one wrong letter in a security setting fails it."""
-    deployment = copy.deepcopy(named(render(BASE), "Deployment", "sleepy-factory-worker-render"))
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    container["securityContext"]["readOnlyRootFileSystem"] = container["securityContext"].pop(
-        "readOnlyRootFilesystem"
-    )
-    with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
-
-
-@pytest.mark.parametrize("tree", TREES)
-def test_keda_objects_match_the_keda_crds(tree: str) -> None:
-    for doc in render(tree):
-        model = KEDA_MODELS.get(doc["kind"])
-        if model is None:
-            continue
-        parsed = model.model_validate(doc)
-        # Unknown fields are dropped by the models: a round trip that changes anything had one.
-        assert parsed.model_dump(by_alias=True, exclude_unset=True, mode="json") == doc
-
-
-def test_keda_check_catches_a_misspelt_field() -> None:
-    scaled = copy.deepcopy(of_kind(render(BASE), "ScaledObject")[0])
-    scaled["spec"]["cooldownPerod"] = scaled["spec"].pop("cooldownPeriod")
-    parsed = ScaledObject.model_validate(scaled)
-    assert parsed.model_dump(by_alias=True, exclude_unset=True, mode="json") != scaled
 
 
 @pytest.mark.parametrize("tree", TREES)
@@ -386,7 +333,7 @@ def test_behind_pgbouncer_component_sets_transaction_mode_and_a_direct_listen_ur
     names = {entry["name"] for entry in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert "SF_LISTEN_DATABASE_URL" not in names, "the migration connects straight to Postgres"
     for doc in docs:
-        if doc["kind"] not in KEDA_MODELS:
+        if doc["kind"] not in KEDA_KINDS:
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
 
