@@ -15,13 +15,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from sf_media import Narration, narrate, prepare_visuals, render, write_script
+from sf_media.errors import MediaCancelledError, MediaError
+from sf_media.publishing import metadata_json
 from sleepy_factory.handlers import StageCancelledError, StageContext
 from sleepy_factory.pipeline import DEFAULT_LENGTH_SECONDS, Format
 from sleepy_factory.queue import JobSpec
-
-from sf_worker.media import Narration, narrate, prepare_visuals, render, write_script
-from sf_worker.media.errors import MediaCancelledError, MediaError
-from sf_worker.media.publishing import metadata_json
 
 NARRATION_ARCHIVE = "narration.zip"
 

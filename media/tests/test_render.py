@@ -3,8 +3,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from sf_worker.media import Narration, ToneSpeaker, make_video, probe
-from sf_worker.media.mix import rms_dbfs
+from sf_media import Narration, ToneSpeaker, make_video, probe
+from sf_media.mix import rms_dbfs
 
 
 def _decoded_audio(path: Path) -> np.ndarray:
@@ -46,8 +46,8 @@ def test_the_job_directory_holds_what_each_stage_needs(tmp_path: Path) -> None:
 
 
 def test_a_render_told_to_stop_stops_early_and_leaves_no_file(tmp_path: Path) -> None:
-    from sf_worker.media import narrate, render, write_script
-    from sf_worker.media.errors import RenderCancelledError
+    from sf_media import narrate, render, write_script
+    from sf_media.errors import RenderCancelledError
 
     script = write_script("tide pools", "short", 20, tmp_path)
     narration = narrate(script, tmp_path, ToneSpeaker())
@@ -66,7 +66,7 @@ def test_a_render_told_to_stop_stops_early_and_leaves_no_file(tmp_path: Path) ->
 
 def test_narrating_and_rendering_report_their_progress(tmp_path: Path) -> None:
     """What the audio and render handlers pass on to their heartbeat (issue 14: progress)."""
-    from sf_worker.media import narrate, render, write_script
+    from sf_media import narrate, render, write_script
 
     script = write_script("tide pools", "sleepy", 60, tmp_path)
     spoken: list[tuple[float, str]] = []

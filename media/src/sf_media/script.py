@@ -14,12 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from sleepy_factory.pipeline import Format
-
-from sf_worker.media import templates
-from sf_worker.media.errors import MediaError
-from sf_worker.media.formats import FormatSpec, spec_for
-from sf_worker.media.timing import narration_span, place
+from sf_media import templates
+from sf_media.errors import MediaError
+from sf_media.formats import Format, FormatSpec, spec_for
+from sf_media.timing import narration_span, place
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
 import itertools
 
 import pytest
-from sf_worker.media import MediaError, Script, TemplateScriptWriter, spec_for
-from sf_worker.media.script import estimate_seconds
-from sf_worker.media.timing import margins
+from sf_media import MediaError, Script, TemplateScriptWriter, spec_for
+from sf_media.script import estimate_seconds
+from sf_media.timing import margins
 
 
 def _gaps(script: Script) -> list[float]:

@@ -25,9 +25,9 @@ from typing import Protocol
 
 import numpy as np
 
-from sf_worker.media.child_process import run_child
-from sf_worker.media.errors import MediaCancelledError, SpeechError
-from sf_worker.media.wavio import wav_seconds, write_wav
+from sf_media.child_process import run_child
+from sf_media.errors import MediaCancelledError, SpeechError
+from sf_media.wavio import wav_seconds, write_wav
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from av.audio.stream import AudioStream
 from av.container import OutputContainer
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
-from sf_worker.media.ambient import Stereo
-from sf_worker.media.errors import RenderCancelledError
-from sf_worker.media.mix import Soundtrack
-from sf_worker.media.probe import MediaInfo, probe
-from sf_worker.media.visuals import FrameSource, Scene
+from sf_media.ambient import Stereo
+from sf_media.errors import RenderCancelledError
+from sf_media.mix import Soundtrack
+from sf_media.probe import MediaInfo, probe
+from sf_media.visuals import FrameSource, Scene
 
 log = logging.getLogger(__name__)
 

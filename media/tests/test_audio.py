@@ -3,9 +3,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sf_worker.media import AmbientBed, Cue, Soundtrack, ToneSpeaker, block_powers, integrated_loudness
-from sf_worker.media.mix import soft_limit
-from sf_worker.media.wavio import read_wav
+from sf_media import AmbientBed, Cue, Soundtrack, ToneSpeaker, block_powers, integrated_loudness
+from sf_media.mix import soft_limit
+from sf_media.wavio import read_wav
 
 RATE = 44_100
 

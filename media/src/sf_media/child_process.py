@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sf_worker.media.errors import MediaCancelledError
+from sf_media.errors import MediaCancelledError
 
 POLL_SECONDS = 0.1
 # After SIGKILL a child only has to be reaped; this bounds that wait all the same.

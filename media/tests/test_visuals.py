@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from sf_worker.media import FrameSource, Scene, TemplateScriptWriter, safe_area, spec_for
-from sf_worker.media.layout import Box
-from sf_worker.media.visuals import Kind
+from sf_media import FrameSource, Scene, TemplateScriptWriter, safe_area, spec_for
+from sf_media.layout import Box
+from sf_media.visuals import Kind
 
 # The longest caption a template can produce, to exercise wrapping and shrinking.
 _LONG = (

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sleepy_factory.pipeline import Format
-
-from sf_worker.media.script import Script
+from sf_media.formats import Format
+from sf_media.script import Script
 
 # YouTube's limits: a longer title or description is refused, tags beyond 500 characters dropped.
 MAX_TITLE = 100

@@ -4,14 +4,14 @@ A pure library (no database, no queue): functions take inputs and an output dire
 metadata dataclasses. See `pipeline` for how the work splits across the audio, visuals and render stages.
 """
 
-from sf_worker.media.ambient import AmbientBed
-from sf_worker.media.captions import caption_cues, to_srt, write_srt
-from sf_worker.media.errors import MediaError, SpeechError
-from sf_worker.media.formats import SAMPLE_RATE, FormatSpec, spec_for
-from sf_worker.media.layout import Box, safe_area
-from sf_worker.media.loudness import block_powers, integrated_loudness
-from sf_worker.media.mix import Cue, Soundtrack
-from sf_worker.media.pipeline import (
+from sf_media.ambient import AmbientBed
+from sf_media.captions import caption_cues, to_srt, write_srt
+from sf_media.errors import MediaError, SpeechError
+from sf_media.formats import SAMPLE_RATE, FormatSpec, spec_for
+from sf_media.layout import Box, safe_area
+from sf_media.loudness import block_powers, integrated_loudness
+from sf_media.mix import Cue, Soundtrack
+from sf_media.pipeline import (
     Narration,
     VideoResult,
     VisualsResult,
@@ -22,10 +22,10 @@ from sf_worker.media.pipeline import (
     soundtrack_for,
     write_script,
 )
-from sf_worker.media.probe import MediaInfo, probe
-from sf_worker.media.render import RenderResult, render_video
-from sf_worker.media.script import Script, ScriptWriter, Section, Sentence, TemplateScriptWriter
-from sf_worker.media.speech import (
+from sf_media.probe import MediaInfo, probe
+from sf_media.render import RenderResult, render_video
+from sf_media.script import Script, ScriptWriter, Section, Sentence, TemplateScriptWriter
+from sf_media.speech import (
     EspeakSpeaker,
     PiperSpeaker,
     Speaker,
@@ -33,7 +33,7 @@ from sf_worker.media.speech import (
     Utterance,
     default_speaker,
 )
-from sf_worker.media.visuals import FrameSource, Scene
+from sf_media.visuals import FrameSource, Scene
 
 __all__ = [
     "SAMPLE_RATE",

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from sf_worker.media.errors import MediaError
+from sf_media.errors import MediaError
 
 Samples = npt.NDArray[np.float32]
 

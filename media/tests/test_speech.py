@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sf_worker.media import EspeakSpeaker, PiperSpeaker, SpeechError, ToneSpeaker
-from sf_worker.media.mix import rms_dbfs
-from sf_worker.media.speech import joe_voice
-from sf_worker.media.wavio import read_wav
+from sf_media import EspeakSpeaker, PiperSpeaker, SpeechError, ToneSpeaker
+from sf_media.mix import rms_dbfs
+from sf_media.speech import joe_voice
+from sf_media.wavio import read_wav
 
 
 def test_piper_speaks_a_sentence_with_the_bundled_voice_in_a_child_process(tmp_path: Path) -> None:

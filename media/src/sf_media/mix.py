@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from sf_worker.media.ambient import AmbientBed, Stereo
-from sf_worker.media.loudness import block_powers, gain_to, integrated_loudness
-from sf_worker.media.wavio import Samples, read_wav
+from sf_media.ambient import AmbientBed, Stereo
+from sf_media.loudness import block_powers, gain_to, integrated_loudness
+from sf_media.wavio import Samples, read_wav
 
 # Soft knee from 0.7 up to a ceiling of 0.9 (-0.9 dBFS): AAC overshoots peaks by up to ~0.5 dB on decode,
 # so the ceiling leaves it room.

@@ -1,4 +1,4 @@
-"""Render benchmark: `python -m sf_worker.media.bench --format sleepy --seconds 600`.
+"""Render benchmark: `python -m sf_media.bench --format sleepy --seconds 600`.
 
 Times the render stage alone (mix + frames + encode) on a real script, with ToneSpeaker standing in
 for the voice so the number measures rendering, not text-to-speech (Piper's own speed is reported
@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from sf_worker.media.pipeline import narrate, render, write_script
-from sf_worker.media.speech import PiperSpeaker, ToneSpeaker
+from sf_media.pipeline import narrate, render, write_script
+from sf_media.speech import PiperSpeaker, ToneSpeaker
 
 
 def _peak_rss_mb() -> float:
@@ -80,7 +80,7 @@ def bench_piper(sentences: int, topic: str) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sf_worker.media.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sf_media.bench", description=__doc__)
     parser.add_argument("--format", default="sleepy", choices=["short", "longform", "sleepy"])
     parser.add_argument("--seconds", type=int, default=600)
     parser.add_argument("--topic", default="tide pools")

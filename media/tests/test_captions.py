@@ -1,7 +1,7 @@
 import re
 
-from sf_worker.media import TemplateScriptWriter, caption_cues, to_srt
-from sf_worker.media.captions import LINE_CHARS
+from sf_media import TemplateScriptWriter, caption_cues, to_srt
+from sf_media.captions import LINE_CHARS
 
 _CUE = re.compile(
     r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)\n((?:[^\n]+\n){1,2})$"

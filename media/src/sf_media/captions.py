@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sf_worker.media.script import Script
+from sf_media.script import Script
 
 LINE_CHARS = 42
 LINES_PER_CUE = 2

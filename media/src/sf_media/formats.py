@@ -6,11 +6,27 @@ formats in one table instead of hunting for `if fmt == ...` branches.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
-from sleepy_factory.pipeline import MAX_LENGTH_SECONDS, Format
+from sf_media.errors import MediaError
 
-from sf_worker.media.errors import MediaError
+
+class Format(StrEnum):
+    """The kinds of video the library makes; the queue's formats carry the same names."""
+
+    SHORT = "short"
+    LONGFORM = "longform"
+    SLEEPY = "sleepy"
+
+
+# Longest video per format: shorts stay under YouTube's one-minute limit.
+MAX_LENGTH_SECONDS: Mapping[Format, int] = {
+    Format.SHORT: 59,
+    Format.LONGFORM: 4 * 3600,
+    Format.SLEEPY: 10 * 3600,
+}
 
 
 @dataclass(frozen=True, slots=True)

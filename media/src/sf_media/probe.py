@@ -8,7 +8,7 @@ from pathlib import Path
 
 import av
 
-from sf_worker.media.errors import MediaError
+from sf_media.errors import MediaError
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
-from sf_worker.media.loudness import block_powers, gain_to, integrated_loudness
+from sf_media.loudness import block_powers, gain_to, integrated_loudness
 
 Stereo = npt.NDArray[np.float32]  # shape (2, n)
 

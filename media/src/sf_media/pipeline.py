@@ -19,15 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sf_worker.media.ambient import AmbientBed
-from sf_worker.media.captions import write_srt
-from sf_worker.media.errors import MediaError
-from sf_worker.media.formats import SAMPLE_RATE, spec_for
-from sf_worker.media.mix import Cue, Soundtrack
-from sf_worker.media.render import RenderResult, render_video
-from sf_worker.media.script import Script, ScriptWriter, TemplateScriptWriter
-from sf_worker.media.speech import Speaker, Utterance, default_speaker
-from sf_worker.media.visuals import FrameSource, Kind, Scene
+from sf_media.ambient import AmbientBed
+from sf_media.captions import write_srt
+from sf_media.errors import MediaError
+from sf_media.formats import SAMPLE_RATE, spec_for
+from sf_media.mix import Cue, Soundtrack
+from sf_media.render import RenderResult, render_video
+from sf_media.script import Script, ScriptWriter, TemplateScriptWriter
+from sf_media.speech import Speaker, Utterance, default_speaker
+from sf_media.visuals import FrameSource, Kind, Scene
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ import itertools
 import re
 from dataclasses import replace
 
-from sf_worker.media import TemplateScriptWriter
-from sf_worker.media.publishing import MAX_TITLE, MIN_CHAPTER_SECONDS, publishing_metadata
+from sf_media import TemplateScriptWriter
+from sf_media.publishing import MAX_TITLE, MIN_CHAPTER_SECONDS, publishing_metadata
 
 
 def _seconds(stamp: str) -> int:

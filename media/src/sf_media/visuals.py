@@ -17,11 +17,10 @@ from enum import StrEnum
 
 import numpy as np
 from PIL import Image, ImageDraw
-from sleepy_factory.pipeline import Format
 
-from sf_worker.media.formats import FormatSpec
-from sf_worker.media.layout import TextBlock, fit_text, font, safe_area
-from sf_worker.media.script import Script
+from sf_media.formats import Format, FormatSpec
+from sf_media.layout import TextBlock, fit_text, font, safe_area
+from sf_media.script import Script
 
 RGB = tuple[int, int, int]
 

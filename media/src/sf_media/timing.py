@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sf_worker.media.formats import FormatSpec
+from sf_media.formats import FormatSpec
 
 Span = tuple[float, float]
 

@@ -1,9 +1,7 @@
-"""Errors the media library raises, rooted in the core hierarchy so the worker records them verbatim."""
-
-from sleepy_factory.errors import SleepyFactoryError
+"""Errors the media library raises; the worker's stage handlers record their messages verbatim."""
 
 
-class MediaError(SleepyFactoryError):
+class MediaError(Exception):
     """A media step could not produce its output (bad input, a speech engine failed, an encoder refused)."""
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from PIL import ImageFont
 
-from sf_worker.media.formats import FormatSpec
+from sf_media.formats import FormatSpec
 
 
 @dataclass(frozen=True, slots=True)
