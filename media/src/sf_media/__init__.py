@@ -11,6 +11,7 @@ from sf_media.formats import SAMPLE_RATE, FormatSpec, spec_for
 from sf_media.layout import Box, safe_area
 from sf_media.loudness import block_powers, integrated_loudness
 from sf_media.mix import Cue, Soundtrack
+from sf_media.options import VideoOptions
 from sf_media.pipeline import (
     Narration,
     VideoResult,
@@ -59,6 +60,7 @@ __all__ = [
     "TemplateScriptWriter",
     "ToneSpeaker",
     "Utterance",
+    "VideoOptions",
     "VideoResult",
     "VisualsResult",
     "block_powers",

@@ -7,10 +7,11 @@ formats in one table instead of hunting for `if fmt == ...` branches.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from sf_media.errors import MediaError
+from sf_media.options import ASPECT_SIZES
 
 
 class Format(StrEnum):
@@ -158,11 +159,17 @@ SPECS: dict[Format, FormatSpec] = {
 }
 
 
-def spec_for(fmt: str | Format) -> FormatSpec:
-    """The spec of a format name (`short`, `longform`, `sleepy`)."""
+def spec_for(fmt: str | Format, aspect: str | None = None) -> FormatSpec:
+    """The spec of a format name (`short`, `longform`, `sleepy`), at another aspect ratio if asked."""
     try:
-        return SPECS[Format(fmt)]
+        spec = SPECS[Format(fmt)]
     except ValueError:
         raise MediaError(
             f"unknown format {fmt!r}; expected one of {', '.join(f.value for f in Format)}"
         ) from None
+    if aspect is None:
+        return spec
+    if aspect not in ASPECT_SIZES:
+        raise MediaError(f"unknown aspect ratio {aspect!r}; expected one of {', '.join(ASPECT_SIZES)}")
+    width, height = ASPECT_SIZES[aspect]
+    return replace(spec, width=width, height=height)

@@ -24,6 +24,7 @@ from sf_media.captions import write_srt
 from sf_media.errors import MediaError
 from sf_media.formats import SAMPLE_RATE, spec_for
 from sf_media.mix import Cue, Soundtrack
+from sf_media.options import VideoOptions
 from sf_media.render import RenderResult, render_video
 from sf_media.script import Script, ScriptWriter, TemplateScriptWriter
 from sf_media.speech import Speaker, Utterance, default_speaker
@@ -100,8 +101,10 @@ def narrate(
     script: Script,
     out_dir: Path,
     speaker: Speaker | None = None,
+    *,
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[float, str], None] | None = None,
+    options: VideoOptions | None = None,
 ) -> Narration:
     """Speak every sentence, then re-time the script to the measured durations (audio stage).
 
@@ -110,7 +113,8 @@ def narrate(
     sentences spoken.
     """
     spec = spec_for(script.format)
-    speaker = speaker or default_speaker(spec.speech_length_scale)
+    options = options or VideoOptions()
+    speaker = speaker or default_speaker(spec.speech_length_scale, options.voice, options.speaking_rate)
     texts = [sentence.text for sentence in script.sentences()]
 
     def spoken(done: int) -> None:
@@ -129,9 +133,11 @@ def narrate(
     return narration
 
 
-def prepare_visuals(narration: Narration, out_dir: Path) -> VisualsResult:
+def prepare_visuals(
+    narration: Narration, out_dir: Path, options: VideoOptions | None = None
+) -> VisualsResult:
     """Captions and a thumbnail (the title card) for the upload (visuals stage)."""
-    spec = spec_for(narration.script.format)
+    spec = spec_for(narration.script.format, (options or VideoOptions()).aspect)
     out_dir.mkdir(parents=True, exist_ok=True)
     captions = write_srt(narration.script, out_dir / "captions.srt")
     frames = FrameSource(narration.script, spec)
@@ -159,10 +165,12 @@ def render(
     out_dir: Path,
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[float, str], None] | None = None,
+    options: VideoOptions | None = None,
 ) -> RenderResult:
     """Mix and encode video.mp4 (render stage); `should_stop` can end it early; `on_progress`
     follows the seconds of video encoded."""
-    frames = FrameSource(narration.script, spec_for(narration.script.format))
+    aspect = (options or VideoOptions()).aspect
+    frames = FrameSource(narration.script, spec_for(narration.script.format, aspect))
     return render_video(frames, soundtrack_for(narration), out_dir / "video.mp4", should_stop, on_progress)
 
 
@@ -174,9 +182,10 @@ def make_video(
     *,
     writer: ScriptWriter | None = None,
     speaker: Speaker | None = None,
+    options: VideoOptions | None = None,
 ) -> VideoResult:
     """Every stage in one call: script, speech, captions, video."""
     script = write_script(topic, format, length_seconds, out_dir, writer)
-    narration = narrate(script, out_dir, speaker)
-    visuals = prepare_visuals(narration, out_dir)
-    return VideoResult(narration, visuals, render(narration, out_dir))
+    narration = narrate(script, out_dir, speaker, options=options)
+    visuals = prepare_visuals(narration, out_dir, options)
+    return VideoResult(narration, visuals, render(narration, out_dir, options=options))

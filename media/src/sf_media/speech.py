@@ -251,9 +251,22 @@ class ToneSpeaker:
         return _one_by_one(self, texts, out_dir, should_stop, on_spoken)
 
 
-def default_speaker(length_scale: float = 1.0) -> Speaker:
-    """Piper with the bundled voice: installed by `uv sync`, so always there."""
-    return PiperSpeaker(length_scale=length_scale)
+DEFAULT_VOICE = "joe"
+
+
+def available_voices() -> dict[str, Callable[[], tuple[Path, Path]]]:
+    """Every offline voice installed with the project: name -> (model, config) loader."""
+    return {DEFAULT_VOICE: joe_voice}
+
+
+def default_speaker(length_scale: float = 1.0, voice: str | None = None, rate: float = 1.0) -> Speaker:
+    """Piper with the named voice (the bundled one by default), `rate` times its natural pace."""
+    voices = available_voices()
+    name = voice or DEFAULT_VOICE
+    if name not in voices:
+        raise SpeechError(f"unknown voice {name!r}; installed voices: {', '.join(sorted(voices))}")
+    model, config = voices[name]()
+    return PiperSpeaker(model=model, config=config, length_scale=length_scale / rate)
 
 
 def _run(
