@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from sf_media.formats import Format, FormatSpec
-from sf_media.layout import TextBlock, fit_text, font, safe_area
+from sf_media.layout import TextBlock, fit_text, safe_area, text_font
 from sf_media.script import Script
 
 RGB = tuple[int, int, int]
@@ -172,9 +172,9 @@ class FrameSource:
 def _draw(draw: ImageDraw.ImageDraw, block: TextBlock | None, colour: RGB) -> None:
     if block is None:
         return
-    face = font(block.font_size)
+    face = text_font(block.font_size, block.weight)
     for line, origin in zip(block.lines, block.origins, strict=True):
-        draw.text(origin, line, font=face, fill=colour, anchor="la")
+        face.draw(draw, origin, line, colour, anchor="la")
 
 
 def _gradient(width: int, height: int, palette: Palette, glow_x: float, glow_y: float) -> Image.Image:
