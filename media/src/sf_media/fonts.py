@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from fontTools.ttLib import TTFont, TTLibError
+from fontTools.ttLib import TTFont, TTLibError  # type: ignore[import-untyped]  # fontTools ships no types
 from PIL import ImageDraw, ImageFont
 
 from sf_media.errors import MediaError
@@ -92,10 +92,10 @@ def face(path: Path, size: int, weight: int) -> ImageFont.FreeTypeFont:
         axes = loaded.get_variation_axes()
     except OSError:  # a static font has no axes
         return loaded
-    values = [
-        min(max(weight, int(axis["minimum"])), int(axis["maximum"]))
+    values: list[float] = [
+        min(max(weight, axis["minimum"] or 0), axis["maximum"] or weight)
         if axis["name"] == b"Weight"
-        else int(axis["default"])
+        else (axis["default"] or 0)
         for axis in axes
     ]
     loaded.set_variation_by_axes(values)
@@ -187,11 +187,11 @@ class FontChain:
         draw: ImageDraw.ImageDraw,
         xy: tuple[float, float],
         text: str,
-        fill: RGB | RGBA,
+        fill: int | RGB | RGBA,
         *,
         anchor: str = "la",
         stroke_width: int = 0,
-        stroke_fill: RGB | RGBA | None = None,
+        stroke_fill: int | RGB | RGBA | None = None,
     ) -> None:
         """Draw `text` run by run on one baseline; every outline first, so no outline covers a letter."""
         x, y = xy
