@@ -122,3 +122,14 @@ def test_vtt_has_the_header_and_the_same_cues_as_the_srt(tmp_path: Path) -> None
     assert "&lt;small&gt; &amp; bright" in text
     assert "Café über Straße — 潮." in text
     assert to_vtt([]) == "WEBVTT\n\n"
+
+
+def test_cues_and_lines_rather_break_after_a_clause() -> None:
+    text = "When the tide goes out at dusk, small crabs hide under every rock they can find."
+    script = _script((text, 1.0, 6.0))
+
+    two_cues = caption_cues(script, CueRules(line_chars=30, max_lines=2))
+    two_lines = caption_cues(script, CueRules(line_chars=50, max_lines=2))
+
+    assert two_cues[0].text.replace("\n", " ").endswith("dusk,")
+    assert two_lines[0].lines[0].endswith("dusk,")

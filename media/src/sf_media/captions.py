@@ -25,6 +25,8 @@ MIN_CUE_SECONDS = 1.0
 MAX_CUE_SECONDS = 7.0
 
 _VOWEL_GROUPS = re.compile(r"[aeiouyàáâäæãåāèéêëēėęîïíīįìôöòóœøōõûüùúūÿ]+", re.IGNORECASE)
+# A cue or line that ends a clause costs this share of its squared length (see _even_split).
+_CLAUSE_DISCOUNT = 0.85
 _PAUSE_AFTER = (",", ";", ":", "\u2014", "\u2013")  # and the em and en dashes
 
 
@@ -108,6 +110,7 @@ def caption_cues(script: Script, rules: CueRules | None = None) -> list[Cue]:
 
 def _sentence_cues(words: list[Word], rules: CueRules) -> list[Cue]:
     lengths = [len(word.text) for word in words]
+    pauses = _pauses(words)
     limit = rules.line_chars * rules.max_lines
     least = max(1, math.ceil((sum(lengths) + len(lengths) - 1) / limit))
     for count in range(least, len(words) + 1):
@@ -117,11 +120,17 @@ def _sentence_cues(words: list[Word], rules: CueRules) -> list[Cue]:
             lambda lo, hi: (
                 _fits(lengths[lo:hi], rules) and words[hi - 1].end - words[lo].start <= rules.max_seconds
             ),
+            pauses=pauses,
         )
         if groups is not None:
             return [_cue(words[lo:hi], rules) for lo, hi in groups]
     # A single word too long for any line: one cue per word, each on its own line.
     return [_cue([word], rules) for word in words]
+
+
+def _pauses(words: Sequence[Word]) -> frozenset[int]:
+    """Indices of words that close a clause: cues and lines rather break after them."""
+    return frozenset(index for index, word in enumerate(words) if word.text.endswith(_PAUSE_AFTER))
 
 
 def _fits(lengths: Sequence[int], rules: CueRules) -> bool:
@@ -147,26 +156,29 @@ def _partition(
     allowed: Callable[[int, int], bool],
     *,
     max_groups: int | None = None,
+    pauses: frozenset[int] = frozenset(),
 ) -> list[tuple[int, int]] | None:
     """Split items into `count` consecutive groups (or the fewest, up to `max_groups`) that are all
-    `allowed`, as even in length as possible; None if impossible."""
+    `allowed`, as even in length as possible, rather breaking after the items in `pauses`; None if
+    impossible."""
     if not lengths:
         return []
     counts = [count] if count is not None else range(1, (max_groups or len(lengths)) + 1)
     for groups in counts:
-        bounds = _even_split(lengths, groups, allowed)
+        bounds = _even_split(lengths, groups, allowed, pauses)
         if bounds is not None:
             return bounds
     return None
 
 
 def _even_split(
-    lengths: Sequence[int], groups: int, allowed: Callable[[int, int], bool]
+    lengths: Sequence[int], groups: int, allowed: Callable[[int, int], bool], pauses: frozenset[int]
 ) -> list[tuple[int, int]] | None:
     """Dynamic programming over (items used, groups made) minimising the sum of squared group lengths,
-    which favours even groups; a one-item group among longer ones costs extra (an orphan word).
-    `allowed` must be monotone (a group inside an allowed group is allowed), so the scan over group
-    starts stops at the first start that makes the group too long."""
+    which favours even groups; a one-item group among longer ones costs extra (an orphan word), a
+    group that ends a clause a little less (so "the seasons, | the weather" beats an even split
+    when it is nearly as even). `allowed` must be monotone (a group inside an allowed group is
+    allowed), so the scan over group starts stops at the first start that makes the group too long."""
     n = len(lengths)
     if groups > n:
         return None
@@ -180,7 +192,8 @@ def _even_split(
                     break
                 size = _line_length(lengths[start:end])
                 orphan = 1000.0 if end - start == 1 and n >= 2 * groups else 0.0
-                cost = best[start][made - 1] + size * size + orphan
+                clause = _CLAUSE_DISCOUNT if end < n and end - 1 in pauses else 1.0
+                cost = best[start][made - 1] + size * size * clause + orphan
                 if cost < best[end][made]:
                     best[end][made], back[end][made] = cost, start
     if best[n][groups] == math.inf:
@@ -200,6 +213,7 @@ def _cue(words: Sequence[Word], rules: CueRules) -> Cue:
         None,
         lambda lo, hi: _line_length(lengths[lo:hi]) <= rules.line_chars,
         max_groups=rules.max_lines,
+        pauses=_pauses(words),
     ) or [(index, index + 1) for index in range(len(words))]
     text = "\n".join(" ".join(word.text for word in words[lo:hi]) for lo, hi in lines)
     return Cue(words[0].start, words[-1].end, text, tuple(words))
