@@ -159,6 +159,7 @@ def test_a_real_video_is_stored_and_exported_under_folders_named_with_spaces_quo
     names = sorted(p.name.removeprefix(f"{job_id}-") for p in target.iterdir())
     assert names == [
         "captions.srt",
+        "captions.vtt",
         "metadata.json",
         "script.json",
         "script.md",

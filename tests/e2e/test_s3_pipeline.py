@@ -70,6 +70,7 @@ def test_a_short_made_on_separate_nodes_through_the_bucket_verifies_and_exports(
         "metadata",
         "narration",
         "captions",
+        "captions_vtt",
         "thumbnail",
         "video",
     }

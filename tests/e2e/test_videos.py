@@ -47,6 +47,7 @@ def _check_video(conn: psycopg.Connection[Any], env: dict[str, str], job_id: str
         "metadata",
         "narration",
         "captions",
+        "captions_vtt",
         "thumbnail",
         "video",
     }
@@ -126,7 +127,16 @@ def test_a_render_killed_midway_is_redone_once_and_its_leftovers_collected(
         "SELECT stage, kind, attempt FROM artifacts WHERE job_id = %s ORDER BY stage, kind", (job_id,)
     ).fetchall()
     assert sorted(kind for _, kind, _ in rows) == sorted(
-        ["captions", "metadata", "narration", "script_json", "script_md", "thumbnail", "video"]
+        [
+            "captions",
+            "captions_vtt",
+            "metadata",
+            "narration",
+            "script_json",
+            "script_md",
+            "thumbnail",
+            "video",
+        ]
     )  # exactly one registered artifact per kind
     assert [attempt for stage, _, attempt in rows if stage == "render"] == [2]
     _check_video(conn, env, job_id, "short")

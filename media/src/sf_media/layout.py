@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 from PIL import ImageFont
 
+from sf_media.fonts import DEFAULT_FAMILY, FontChain, chain
 from sf_media.formats import FormatSpec
 
 
@@ -54,6 +54,7 @@ class TextBlock:
     font_size: int
     origins: tuple[tuple[int, int], ...]
     line_boxes: tuple[Box, ...]
+    weight: int = 400
 
     @property
     def box(self) -> Box:
@@ -65,12 +66,15 @@ class TextBlock:
         )
 
 
-@lru_cache(maxsize=32)
-def font(size: int) -> ImageFont.FreeTypeFont:
-    """Pillow's bundled FreeType font (Aileron): the same glyphs on every machine, no system fonts."""
-    loaded = ImageFont.load_default(size=size)
-    assert isinstance(loaded, ImageFont.FreeTypeFont), "Pillow was built without FreeType"
-    return loaded
+def font(size: int, weight: int = 400) -> ImageFont.FreeTypeFont:
+    """Noto Sans at `size` (Latin, Greek, Cyrillic); text that may hold other scripts is drawn with
+    `text_font(...).draw`, which falls back per glyph run (CJK and beyond)."""
+    return chain(size, weight).primary
+
+
+def text_font(size: int, weight: int = 400, family: str = DEFAULT_FAMILY) -> FontChain:
+    """The fallback chain that measures and draws text in any script the bundled fonts cover."""
+    return chain(size, weight, family)
 
 
 def safe_area(spec: FormatSpec) -> Box:
@@ -82,9 +86,9 @@ def safe_area(spec: FormatSpec) -> Box:
     )
 
 
-def wrap(text: str, size: int, max_width: int) -> list[str]:
-    """Greedy word wrap; a single word wider than the line stays on a line of its own."""
-    face = font(size)
+def wrap(text: str, size: int, max_width: int, weight: int = 400) -> list[str]:
+    """Greedy word wrap; a word wider than the line (or unspaced CJK text) is cut between characters."""
+    face = text_font(size, weight)
     lines: list[str] = []
     current = ""
     for word in text.split():
@@ -94,25 +98,43 @@ def wrap(text: str, size: int, max_width: int) -> list[str]:
             current = word
         else:
             current = candidate
+        while len(current) > 1 and face.getlength(current) > max_width:
+            cut = _longest_prefix(face, current, max_width)
+            lines.append(current[:cut])
+            current = current[cut:]
     if current:
         lines.append(current)
     return lines
 
 
-def _ink(face: ImageFont.FreeTypeFont, line: str) -> tuple[int, int, int, int]:
+def _longest_prefix(face: FontChain, text: str, max_width: int) -> int:
+    """How many leading characters of `text` fit `max_width` (at least one)."""
+    fit = 1
+    while fit < len(text) and face.getlength(text[: fit + 1]) <= max_width:
+        fit += 1
+    return fit
+
+
+def _ink(face: FontChain, line: str) -> tuple[int, int, int, int]:
     """The line's ink bounds from a left-ascender origin, rounded outwards to whole pixels."""
     left, top, right, bottom = face.getbbox(line, anchor="la")
     return math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom)
 
 
 def fit_text(
-    text: str, region: Box, max_size: int, *, min_size: int = 18, line_spacing: float = 1.25
+    text: str,
+    region: Box,
+    max_size: int,
+    *,
+    min_size: int = 18,
+    line_spacing: float = 1.25,
+    weight: int = 400,
 ) -> TextBlock:
     """The largest font size (down to `min_size`) at which `text` fits `region`, centred in it."""
     size = max_size
     while True:
-        lines = wrap(text, size, region.width)
-        face = font(size)
+        lines = wrap(text, size, region.width, weight)
+        face = text_font(size, weight)
         inks = [_ink(face, line) for line in lines]
         line_height = round(size * line_spacing)
         ascent, descent = face.getmetrics()
@@ -129,4 +151,4 @@ def fit_text(
         y = top + index * line_height
         origins.append((x, y))
         boxes.append(Box(x + left, y + ink_top, x + right, y + ink_bottom))
-    return TextBlock(tuple(lines), size, tuple(origins), tuple(boxes))
+    return TextBlock(tuple(lines), size, tuple(origins), tuple(boxes), weight)

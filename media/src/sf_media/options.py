@@ -5,7 +5,9 @@ The worker's stage handlers build this from a job's params; the library never re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sf_media.errors import MediaError
 
@@ -25,6 +27,8 @@ class VideoOptions:
     aspect: str | None = None
     voice: str | None = None
     speaking_rate: float = 1.0
+    # Caption style fields to change from the format's default (see caption_style.CaptionStyle).
+    caption_style: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.aspect is not None and self.aspect not in ASPECT_SIZES:
@@ -35,3 +39,8 @@ class VideoOptions:
             raise MediaError(
                 f"speaking rate {self.speaking_rate} is outside {MIN_SPEAKING_RATE}-{MAX_SPEAKING_RATE}"
             )
+        if self.caption_style is not None:
+            # Imported here: caption_style needs formats, which needs this module's aspect sizes.
+            from sf_media.caption_style import check_overrides
+
+            check_overrides(self.caption_style)

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sf_media.ambient import AmbientBed
-from sf_media.captions import write_srt
+from sf_media.caption_overlay import CaptionOverlay
+from sf_media.caption_style import style_for
+from sf_media.captions import write_captions
 from sf_media.errors import MediaError
 from sf_media.formats import SAMPLE_RATE, spec_for
 from sf_media.mix import Cue, Soundtrack
@@ -77,6 +79,7 @@ class Narration:
 class VisualsResult:
     captions: Path
     thumbnail: Path
+    captions_vtt: Path | None = None  # the same cues as WebVTT
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,14 +139,17 @@ def narrate(
 def prepare_visuals(
     narration: Narration, out_dir: Path, options: VideoOptions | None = None
 ) -> VisualsResult:
-    """Captions and a thumbnail (the title card) for the upload (visuals stage)."""
-    spec = spec_for(narration.script.format, (options or VideoOptions()).aspect)
+    """Captions (SRT and WebVTT, cut exactly as burned in) and a thumbnail (the title card) for the
+    upload (visuals stage)."""
+    options = options or VideoOptions()
+    spec = spec_for(narration.script.format, options.aspect)
     out_dir.mkdir(parents=True, exist_ok=True)
-    captions = write_srt(narration.script, out_dir / "captions.srt")
-    frames = FrameSource(narration.script, spec)
+    style = style_for(spec, options.caption_style)
+    srt, vtt = write_captions(narration.script, out_dir, style.rules)
+    frames = FrameSource(narration.script, spec, CaptionOverlay(narration.script, spec, style))
     thumbnail = out_dir / "thumbnail.png"
     frames.render(Scene(Kind.TITLE, heading=narration.script.title)).save(thumbnail)
-    return VisualsResult(captions, thumbnail)
+    return VisualsResult(srt, thumbnail, vtt)
 
 
 def soundtrack_for(narration: Narration) -> Soundtrack:
@@ -169,8 +175,10 @@ def render(
 ) -> RenderResult:
     """Mix and encode video.mp4 (render stage); `should_stop` can end it early; `on_progress`
     follows the seconds of video encoded."""
-    aspect = (options or VideoOptions()).aspect
-    frames = FrameSource(narration.script, spec_for(narration.script.format, aspect))
+    options = options or VideoOptions()
+    spec = spec_for(narration.script.format, options.aspect)
+    captions = CaptionOverlay(narration.script, spec, style_for(spec, options.caption_style))
+    frames = FrameSource(narration.script, spec, captions)
     return render_video(frames, soundtrack_for(narration), out_dir / "video.mp4", should_stop, on_progress)
 
 

@@ -3,7 +3,8 @@
 `FrameSource` never holds more than the frame it is drawing: the renderer asks for the `Scene` at
 each frame time and only draws when the scene changes, so a ten-hour video costs the same memory as
 a short and most frames are reused rather than redrawn. Scenes: a title card, one slide per section
-with the current sentence as a caption, and for sleepy an end card once the narration is over.
+with the burned-in caption (`CaptionOverlay`: its key is part of the scene, so a new highlighted word
+redraws the frame), and for sleepy an end card once the narration is over.
 """
 
 from __future__ import annotations
@@ -11,22 +12,21 @@ from __future__ import annotations
 import bisect
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from sf_media.caption_overlay import CaptionOverlay
 from sf_media.formats import Format, FormatSpec
-from sf_media.layout import TextBlock, fit_text, font, safe_area
+from sf_media.layout import TextBlock, fit_text, safe_area, text_font
 from sf_media.script import Script
 
 RGB = tuple[int, int, int]
 
-# Sleepy captions linger a little after the voice stops, then the screen rests; a while after the
-# last sentence the end card takes over for the rest of the (ambient-only) video.
-_SLEEPY_CAPTION_HOLD = 2.5
+# A while after the last sentence the sleepy end card takes over for the rest of the (ambient-only) video.
 _SLEEPY_END_CARD_AFTER = 10.0
 # A sleepy background completes one slow colour cycle in this many seconds.
 _SLEEPY_DRIFT_PERIOD = 900.0
@@ -44,7 +44,7 @@ class Scene:
 
     kind: Kind
     heading: str | None = None
-    caption: str | None = None
+    caption: Hashable | None = None  # the caption overlay's key: which cue, which word lit
     background_step: int = 0
 
 
@@ -72,15 +72,16 @@ class Layout:
     """The text blocks of a scene (for drawing, and for tests of the safe area)."""
 
     heading: TextBlock | None
-    body: TextBlock | None
+    body: TextBlock | None = None  # captions are drawn by the CaptionOverlay, not laid out here
 
 
 class FrameSource:
     """Scenes and frames of one script in one format."""
 
-    def __init__(self, script: Script, spec: FormatSpec) -> None:
+    def __init__(self, script: Script, spec: FormatSpec, captions: CaptionOverlay | None = None) -> None:
         self.script = script
         self.spec = spec
+        self.captions = captions or CaptionOverlay(script, spec)
         self.safe = safe_area(spec)
         self.sleepy = spec.format is Format.SLEEPY  # dim palette, drifting backdrop, fading captions
         index = hashlib.sha256(script.topic.encode()).digest()[0]
@@ -105,13 +106,9 @@ class FrameSource:
         if index < 0:
             return Scene(Kind.TITLE, heading=self.script.title, background_step=step)
         sentence, section = self._timeline[index]
-        caption: str | None = sentence.text
-        if self.sleepy:
-            if index == len(self._timeline) - 1 and t >= sentence.end + _SLEEPY_END_CARD_AFTER:
-                return Scene(Kind.END, heading=self.script.title, background_step=step)
-            if t > sentence.end + _SLEEPY_CAPTION_HOLD:
-                caption = None
-        return Scene(Kind.SLIDE, self.script.sections[section].heading, caption, step)
+        if self.sleepy and index == len(self._timeline) - 1 and t >= sentence.end + _SLEEPY_END_CARD_AFTER:
+            return Scene(Kind.END, heading=self.script.title, background_step=step)
+        return Scene(Kind.SLIDE, self.script.sections[section].heading, self.captions.key_at(t), step)
 
     def scenes(self) -> Iterator[tuple[int, Scene]]:
         """(frame index, scene) for every frame, in order; cheap, draws nothing."""
@@ -129,13 +126,8 @@ class FrameSource:
         heading_size = round(
             height * (0.032 if self.spec.vertical else 0.05) * (0.75 if self.sleepy else 1.0)
         )
-        body_size = round(height * (0.036 if self.spec.vertical else 0.05))
         heading = fit_text(scene.heading, self.safe.band(0.0, 0.16), heading_size) if scene.heading else None
-        body_region = self.safe.band(0.22, 1.0) if self.spec.vertical else self.safe.band(0.45, 1.0)
-        if self.sleepy:
-            body_region = self.safe.band(0.3, 0.8)
-        body = fit_text(scene.caption, body_region, body_size) if scene.caption else None
-        return Layout(heading, body)
+        return Layout(heading)
 
     def background(self, step: int) -> Image.Image:
         """The backdrop alone: a static gradient, or for sleepy a slowly drifting glow."""
@@ -162,7 +154,7 @@ class FrameSource:
             _draw(draw, layout.heading, title_colour)
             return image
         _draw(draw, layout.heading, self.palette.accent)
-        _draw(draw, layout.body, self.palette.text)
+        self.captions.draw_key(image, scene.caption)
         return image
 
     def frame_at(self, t: float) -> Image.Image:
@@ -172,9 +164,9 @@ class FrameSource:
 def _draw(draw: ImageDraw.ImageDraw, block: TextBlock | None, colour: RGB) -> None:
     if block is None:
         return
-    face = font(block.font_size)
+    face = text_font(block.font_size, block.weight)
     for line, origin in zip(block.lines, block.origins, strict=True):
-        draw.text(origin, line, font=face, fill=colour, anchor="la")
+        face.draw(draw, origin, line, colour, anchor="la")
 
 
 def _gradient(width: int, height: int, palette: Palette, glow_x: float, glow_y: float) -> Image.Image:

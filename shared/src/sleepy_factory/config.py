@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # migrate grants nothing. A plain lower-case name, so it needs no quoting in an operator's SQL.
     app_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     app_password: SecretStr | None = None
+    # Burned-in caption style over each format's default, as a JSON object, e.g.
+    # {"highlight_colour": "#7cf29a", "position": "middle"}; the media stages check the fields.
+    caption_style: str | None = None
 
     # --- Settings once read straight from the environment (logging, migrations, `sf worker`) ---
     # Unset: the command's own default (INFO for the roles, WARNING for `sf bench`).
@@ -136,6 +139,14 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip().isdigit():
             return value.strip().lower() or None
         return value
+
+    @field_validator("caption_style", mode="before")
+    @classmethod
+    def _json_object(cls, value: object) -> object:
+        """Only the shape here: the media stages check the fields, which they alone know."""
+        if isinstance(value, str) and value.strip() and not value.strip().startswith("{"):
+            raise ValueError('expected a JSON object such as {"position": "middle"}')
+        return None if value == "" else value
 
     @field_validator("artifact_url", "s3_endpoint_url", "s3_region", "scratch_dir", mode="before")
     @classmethod

@@ -158,7 +158,7 @@ def verify_job(
 
 # Everything a creator needs to publish: the video, its captions and thumbnail, the script, and
 # the upload form's title, description, tags and chapters (metadata).
-EXPORTED_KINDS = ("video", "captions", "thumbnail", "script_md", "script_json", "metadata")
+EXPORTED_KINDS = ("video", "captions", "captions_vtt", "thumbnail", "script_md", "script_json", "metadata")
 
 
 class ExportError(SleepyFactoryError):

@@ -21,7 +21,7 @@ def handler_for(stage: str, settings: Settings) -> StageHandler:
 
     stages: dict[str, StageHandler] = {
         "audio": AudioStage(),
-        "visuals": VisualsStage(),
-        "render": RenderStage(),
+        "visuals": VisualsStage(settings.caption_style),
+        "render": RenderStage(settings.caption_style),
     }
     return stages[stage]

@@ -2,7 +2,7 @@
 
 - audio: script (script.md, script.json) and the spoken narration (narration.zip: one WAV per
   sentence plus its timings), published for the later stages;
-- visuals: captions.srt and the title-card thumbnail;
+- visuals: captions.srt and captions.vtt (the cues burned into the picture) and the title-card thumbnail;
 - render: video.mp4 (H.264 + AAC, +faststart), mixed over the ambient bed for sleepy videos.
 
 Each stage reads only the registered artifacts of earlier stages, so stages may run in different
@@ -15,9 +15,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from sf_media import Narration, narrate, prepare_visuals, render, write_script
+from sf_media import Narration, VideoOptions, narrate, prepare_visuals, render, write_script
+from sf_media.caption_style import parse_overrides
 from sf_media.errors import MediaCancelledError, MediaError
 from sf_media.publishing import metadata_json
+from sleepy_factory.errors import ConfigError
 from sleepy_factory.handlers import StageCancelledError, StageContext
 from sleepy_factory.pipeline import DEFAULT_LENGTH_SECONDS, Format
 from sleepy_factory.queue import JobSpec
@@ -79,16 +81,32 @@ class AudioStage:
         return {"title": final.title, **timing}
 
 
+def _options(caption_style: str | None) -> VideoOptions:
+    """Video options from the worker's settings; a bad SF_CAPTION_STYLE stops the worker at start."""
+    try:
+        return VideoOptions(caption_style=parse_overrides(caption_style) if caption_style else None)
+    except MediaError as exc:
+        raise ConfigError(f"invalid setting SF_CAPTION_STYLE: {exc}") from None
+
+
 class VisualsStage:
+    def __init__(self, caption_style: str | None = None) -> None:
+        self._options = _options(caption_style)
+
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         narration = _narration(ctx)
-        visuals = prepare_visuals(narration, ctx.workdir() / "visuals")
+        visuals = prepare_visuals(narration, ctx.workdir() / "visuals", self._options)
         ctx.publish("captions", visuals.captions)
+        if visuals.captions_vtt is not None:
+            ctx.publish("captions_vtt", visuals.captions_vtt)
         ctx.publish("thumbnail", visuals.thumbnail)
         return {"captions": len(narration.script.sentences())}
 
 
 class RenderStage:
+    def __init__(self, caption_style: str | None = None) -> None:
+        self._options = _options(caption_style)
+
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         narration = _narration(ctx)
         _stop_if_cancelled(ctx, stage)
@@ -98,6 +116,7 @@ class RenderStage:
                 ctx.workdir() / "render",
                 should_stop=ctx.cancelled.is_set,
                 on_progress=ctx.report_progress,
+                options=self._options,
             )
         except MediaCancelledError as exc:
             raise StageCancelledError(str(exc)) from exc
