@@ -62,27 +62,62 @@ def _k_weighting(n_fft: int, sample_rate: int) -> npt.NDArray[np.complex128]:
     return shelf * high_pass
 
 
-def block_powers(channels: Array, sample_rate: int) -> list[float]:
-    """Mean-square K-weighted power of each 400 ms block (75% overlap), summed over channels.
-
-    `channels` is (n_channels, n_samples). A clip shorter than one block counts as one block.
-    """
+def weighted_squares(channels: Array, sample_rate: int) -> npt.NDArray[np.float64]:
+    """Per sample, the K-weighted squares summed over channels (`channels` is (n_channels, n))."""
     data = np.atleast_2d(np.asarray(channels, dtype=np.float64))
     n = data.shape[1]
     if n == 0:
-        return []
+        return np.zeros(0)
     pad = sample_rate // 2  # the high pass rings for a few ms; half a second of padding is ample
     n_fft = 1 << (n + pad - 1).bit_length()
     weighted = np.fft.irfft(
         np.fft.rfft(data, n_fft, axis=1) * _k_weighting(n_fft, sample_rate), n_fft, axis=1
     )[:, :n]
-    squares = (weighted**2).sum(axis=0)
+    squares: npt.NDArray[np.float64] = (weighted**2).sum(axis=0)
+    return squares
+
+
+def block_powers(channels: Array, sample_rate: int) -> list[float]:
+    """Mean-square K-weighted power of each 400 ms block (75% overlap), summed over channels.
+
+    `channels` is (n_channels, n_samples). A clip shorter than one block counts as one block.
+    """
+    return block_powers_from_squares(weighted_squares(channels, sample_rate), sample_rate)
+
+
+def block_powers_from_squares(squares: npt.NDArray[np.float64], sample_rate: int) -> list[float]:
+    """`block_powers` from already weighted squares (see `weighted_squares`)."""
+    n = squares.size
+    if n == 0:
+        return []
     block, hop = round(BLOCK_SECONDS * sample_rate), round(HOP_SECONDS * sample_rate)
     if n <= block:
         return [float(squares.mean())]
     cumulative = np.concatenate([[0.0], np.cumsum(squares)])
     starts = np.arange(0, n - block + 1, hop)
     return [float(p) for p in (cumulative[starts + block] - cumulative[starts]) / block]
+
+
+def periodic_power(channels: Array, sample_rate: int) -> float:
+    """K-weighted mean-square power, summed over channels, of a loop that repeats with its length.
+
+    Computed in the frequency domain over exactly one period (Parseval), so it is exact for a
+    periodic signal and needs no padding; for steady beds it equals the (ungated) loudness.
+    """
+    data = np.atleast_2d(np.asarray(channels, dtype=np.float64))
+    n = data.shape[1]
+    response = np.abs(_k_weighting(n, sample_rate)) ** 2
+    weights = np.full(response.size, 2.0)  # each rfft bin stands for itself and its mirror...
+    weights[0] = 1.0  # ...except DC
+    if n % 2 == 0:
+        weights[-1] = 1.0  # ...and Nyquist
+    total = sum(float((np.abs(np.fft.rfft(channel)) ** 2 * response * weights).sum()) for channel in data)
+    return total / n**2
+
+
+def from_lufs(lufs: float) -> float:
+    """The K-weighted mean-square power that reads `lufs`."""
+    return float(10 ** ((lufs + 0.691) / 10))
 
 
 def to_lufs(power: float) -> float:
