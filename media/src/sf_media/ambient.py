@@ -163,25 +163,28 @@ def _low_pass(f: npt.NDArray[np.float64], corner: float, order: int = 2) -> npt.
 
 
 def _brown(rng: np.random.Generator, n: int, sample_rate: int) -> npt.NDArray[np.float64]:
-    f = np.fft.rfftfreq(n, 1 / sample_rate)
+    f = np.fft.rfftfreq(n, 1 / sample_rate).astype(np.float64)
     return _coloured(rng, n, sample_rate, _high_pass(f, 30.0) / np.maximum(f, 30.0) * _low_pass(f, 3000.0))
 
 
 def _pink(rng: np.random.Generator, n: int, sample_rate: int) -> npt.NDArray[np.float64]:
-    f = np.fft.rfftfreq(n, 1 / sample_rate)
+    f = np.fft.rfftfreq(n, 1 / sample_rate).astype(np.float64)
     # Pink, with the top octaves rolled off: steady hiss is what makes pink noise tiring.
-    return _coloured(rng, n, sample_rate, _high_pass(f, 40.0) / np.sqrt(np.maximum(f, 40.0)) * _low_pass(f, 4000.0))
+    return _coloured(
+        rng, n, sample_rate, _high_pass(f, 40.0) / np.sqrt(np.maximum(f, 40.0)) * _low_pass(f, 4000.0)
+    )
 
 
 def _rain(rng: np.random.Generator, n: int, sample_rate: int) -> npt.NDArray[np.float64]:
     """Band-limited hiss whose level flickers quickly and unevenly: the patter of many drops."""
-    f = np.fft.rfftfreq(n, 1 / sample_rate)
+    f = np.fft.rfftfreq(n, 1 / sample_rate).astype(np.float64)
     hiss = _coloured(
         rng, n, sample_rate, _high_pass(f, 600.0) / np.sqrt(np.maximum(f, 600.0)) * _low_pass(f, 7000.0)
     )
     patter = _coloured(rng, n, sample_rate, _low_pass(f, 25.0, order=4))
     patter /= patter.std(axis=1, keepdims=True)
-    return hiss * np.maximum(0.15, 1 + 0.7 * patter) ** 2
+    rain: npt.NDArray[np.float64] = hiss * np.maximum(0.15, 1 + 0.7 * patter) ** 2
+    return rain
 
 
 def _pad(rng: np.random.Generator, loop_seconds: int, sample_rate: int) -> npt.NDArray[np.float64]:

@@ -36,13 +36,15 @@ def running_min(values: npt.NDArray[np.float64], window: int) -> npt.NDArray[np.
     prefix = np.minimum.accumulate(grid, axis=1).ravel()
     suffix = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].ravel()
     count = n - window + 1
-    return np.minimum(suffix[:count], prefix[window - 1 : window - 1 + count])
+    mins: npt.NDArray[np.float64] = np.minimum(suffix[:count], prefix[window - 1 : window - 1 + count])
+    return mins
 
 
 def moving_average(values: npt.NDArray[np.float64], window: int) -> npt.NDArray[np.float64]:
     """out[i] = mean(values[i : i + window]) for every full window."""
     cumulative = np.concatenate([[0.0], np.cumsum(values)])
-    return (cumulative[window:] - cumulative[:-window]) / window
+    means: npt.NDArray[np.float64] = (cumulative[window:] - cumulative[:-window]) / window
+    return means
 
 
 class TruePeakLimiter:
@@ -124,7 +126,8 @@ class TruePeakLimiter:
         # Sample t's value depends on the interpolated points on both sides of it.
         both_sides = np.maximum(envelope, np.concatenate([[self._last_peak], envelope[:-1]]))
         self._last_peak = float(envelope[-1])
-        return np.minimum(1.0, self.ceiling / np.maximum(both_sides, 1e-12))
+        needs: npt.NDArray[np.float64] = np.minimum(1.0, self.ceiling / np.maximum(both_sides, 1e-12))
+        return needs
 
 
 def limited(chunks: Iterator[Stereo], limiter: TruePeakLimiter, chunk_samples: int) -> Iterator[Stereo]:

@@ -112,7 +112,7 @@ def periodic_power(channels: Array, sample_rate: int) -> float:
     if n % 2 == 0:
         weights[-1] = 1.0  # ...and Nyquist
     total = sum(float((np.abs(np.fft.rfft(channel)) ** 2 * response * weights).sum()) for channel in data)
-    return total / n**2
+    return float(total / n**2)
 
 
 def from_lufs(lufs: float) -> float:

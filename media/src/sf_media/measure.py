@@ -15,11 +15,11 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
-import numpy.typing as npt
 from av.filter import Graph
 
 from sf_media.errors import MediaError
@@ -77,7 +77,10 @@ def measure_audio(path: Path) -> AudioMeasurement:
         rate, channels = stream.codec_context.sample_rate, stream.codec_context.channels
         graph = Graph()
         source = graph.add_abuffer(
-            format="fltp", sample_rate=rate, layout=stream.codec_context.layout.name, time_base=f"1/{rate}"
+            format="fltp",
+            sample_rate=rate,
+            layout=stream.codec_context.layout.name,
+            time_base=Fraction(1, rate),
         )
         meter = graph.add("ebur128", "metadata=1:peak=true")
         sink = graph.add("abuffersink")
@@ -134,7 +137,9 @@ def _dbfs(mean_square: float) -> float:
 def speech_times(job_dir: Path) -> list[tuple[float, float]]:
     """(start, end) of every sentence in a job directory's final script.json."""
     data = json.loads((job_dir / "script.json").read_text(encoding="utf-8"))
-    return [(float(s["start"]), float(s["end"])) for section in data["sections"] for s in section["sentences"]]
+    return [
+        (float(s["start"]), float(s["end"])) for section in data["sections"] for s in section["sentences"]
+    ]
 
 
 def report(path: Path) -> dict[str, object]:
@@ -153,7 +158,9 @@ def report(path: Path) -> dict[str, object]:
         result["between_sentences_median_100ms_dbfs"] = measured.between_sentences_dbfs(speech)
     per_second = np.array(measured.window_dbfs[: len(measured.window_dbfs) // 10 * 10]).reshape(-1, 10)
     rms_seconds = 10 * np.log10(np.mean(10 ** (per_second / 10), axis=1) + 1e-30)
-    result["rms_per_second_dbfs_p10_p50_p90"] = [round(float(np.percentile(rms_seconds, q)), 1) for q in (10, 50, 90)]
+    result["rms_per_second_dbfs_p10_p50_p90"] = [
+        round(float(np.percentile(rms_seconds, q)), 1) for q in (10, 50, 90)
+    ]
     return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in result.items()}
 
 

@@ -82,10 +82,14 @@ class Soundtrack:
         self._ducking = _Ducking(speech, attack, release, settings.duck_db)
         # Where the programme ends for loudness: after the last sentence (a sleepy bed may run on
         # for hours alone; it should not decide how loud the narration is).
-        self.programme_end = min(self.total_samples, speech[-1][1] + release) if speech else self.total_samples
+        self.programme_end = (
+            min(self.total_samples, speech[-1][1] + release) if speech else self.total_samples
+        )
         narration = self.narration_loudness
         voice_lufs = narration if math.isfinite(narration) else settings.target_lufs
-        self.bed_gain = 0.0 if bed is None else from_db(voice_lufs - settings.bed_below_voice_lu - bed.target_lufs)
+        self.bed_gain = (
+            0.0 if bed is None else from_db(voice_lufs - settings.bed_below_voice_lu - bed.target_lufs)
+        )
         planned = self._planned_loudness(voice_segments)
         master = from_db(settings.target_lufs - planned) if math.isfinite(planned) else 1.0
         self.narration_gain = master
@@ -121,7 +125,9 @@ class Soundtrack:
             energy += from_lufs(self._bed.target_lufs) * self.bed_gain**2 * duck**2 * self._hop
         # 400 ms blocks every 100 ms: four consecutive 100 ms segments.
         per_block = np.convolve(energy, np.ones(4), mode="valid") / (4 * self._hop)
-        return integrated_loudness(per_block if per_block.size else [energy.sum() / max(1, count * self._hop)])
+        return integrated_loudness(
+            per_block if per_block.size else [energy.sum() / max(1, count * self._hop)]
+        )
 
     def duck_gains(self, start: int, count: int) -> npt.NDArray[np.float64]:
         """The bed's ducking gain (1 = untouched) for `count` samples from `start`."""

@@ -69,7 +69,8 @@ class TruePeakMeter:
                 # np.convolve runs the FIR in C (about 5x a strided matmul here).
                 points = np.convolve(channel, _MATRIX[::-1, phase], mode="valid")
                 np.maximum(peak, np.abs(points), out=peak)
-        return peak
+        envelope: Envelope = peak
+        return envelope
 
     def history_peak(self) -> float:
         """Sample peak of the input still inside the kernel (it shapes the next outputs)."""
