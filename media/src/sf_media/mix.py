@@ -57,6 +57,9 @@ class MixSettings:
     ceiling_dbtp: float = -2.0
 
 
+_MAKE_UP_ROUNDS = 5
+
+
 class Soundtrack:
     """Narration cues over an optional bed, rendered chunk by chunk."""
 
@@ -75,7 +78,8 @@ class Soundtrack:
         self._cues = sorted(cues, key=lambda cue: cue.start)
         self._bed = bed
         self._hop = round(HOP_SECONDS * sample_rate)
-        voice_segments, speech = self._measure()
+        self.limiter_ceiling = from_db(settings.ceiling_dbtp)
+        voice_segments, speech = self._voice_energy(1.0, limit=False)
         self.speech = speech  # (start, end) sample of every sentence, in order
         attack = round(settings.attack_seconds * sample_rate)
         release = round(settings.release_seconds * sample_rate)
@@ -87,22 +91,42 @@ class Soundtrack:
         )
         narration = self.narration_loudness
         voice_lufs = narration if math.isfinite(narration) else settings.target_lufs
-        self.bed_gain = (
+        bed_relative = (
             0.0 if bed is None else from_db(voice_lufs - settings.bed_below_voice_lu - bed.target_lufs)
         )
-        planned = self._planned_loudness(voice_segments)
+        planned = self._planned_loudness(voice_segments, bed_relative)
         master = from_db(settings.target_lufs - planned) if math.isfinite(planned) else 1.0
+        # The limiter takes some loudness off peaky speech at web levels (about 1.5 LU for Piper at
+        # -14 LUFS): measure each sentence as it will come out of it, and make up the difference.
+        for _ in range(_MAKE_UP_ROUNDS):
+            limited_segments, _ = self._voice_energy(master, limit=True)
+            if self._limited_samples == 0:
+                break
+            error = settings.target_lufs - self._planned_loudness(limited_segments, bed_relative * master)
+            if abs(error) < 0.1:
+                break
+            master *= from_db(error)
         self.narration_gain = master
-        self.bed_gain *= master
-        self.limiter_ceiling = from_db(settings.ceiling_dbtp)
+        self.bed_gain = bed_relative * master
 
-    def _measure(self) -> tuple[npt.NDArray[np.float64], list[tuple[int, int]]]:
-        """Each sentence's K-weighted energy per 100 ms of the timeline, and its extent."""
+    def _voice_energy(
+        self, gain: float, *, limit: bool
+    ) -> tuple[npt.NDArray[np.float64], list[tuple[int, int]]]:
+        """Each sentence's K-weighted energy per 100 ms of the timeline at `gain`, and its extent.
+
+        With `limit`, each sentence goes through its own true-peak limiter first (sentences are
+        further apart than the limiter's release, so this is what the stream's limiter will do).
+        """
         segments = np.zeros(self.total_samples // self._hop + 2)
         powers: list[float] = []
         speech = []
+        self._limited_samples = 0
         for cue in self._cues:
-            mono = read_wav(cue.path, self.sample_rate)
+            mono = read_wav(cue.path, self.sample_rate) * np.float32(gain)
+            if limit:
+                limiter = TruePeakLimiter(self.limiter_ceiling, self.sample_rate, channels=1)
+                mono = np.concatenate([limiter.process(mono[None]), limiter.flush()], axis=1)[0]
+                self._limited_samples += limiter.reduced_samples
             start = round(cue.start * self.sample_rate)
             speech.append((start, start + mono.size))
             # Dual mono: the same sentence in both channels, hence twice the one-channel energy.
@@ -112,17 +136,18 @@ class Soundtrack:
             if end > start:
                 where = np.arange(start, end) // self._hop
                 segments[: where[-1] + 1] += np.bincount(where, weights=squares[: end - start])
-        self.narration_loudness = integrated_loudness(powers)
+        if not limit:
+            self.narration_loudness = integrated_loudness(powers)
         return segments, speech
 
-    def _planned_loudness(self, voice_segments: npt.NDArray[np.float64]) -> float:
-        """Integrated loudness of the programme as planned (before the master gain and limiter)."""
+    def _planned_loudness(self, voice_segments: npt.NDArray[np.float64], bed_gain: float) -> float:
+        """Integrated loudness of the programme: voice energy as given, the bed at `bed_gain`."""
         count = -(-self.programme_end // self._hop)
         energy = voice_segments[:count].copy()
         if self._bed is not None:
             centres = np.arange(count) * self._hop + self._hop // 2
             duck = self._ducking.gains(centres)
-            energy += from_lufs(self._bed.target_lufs) * self.bed_gain**2 * duck**2 * self._hop
+            energy += from_lufs(self._bed.target_lufs) * bed_gain**2 * duck**2 * self._hop
         # 400 ms blocks every 100 ms: four consecutive 100 ms segments.
         per_block = np.convolve(energy, np.ones(4), mode="valid") / (4 * self._hop)
         return integrated_loudness(
