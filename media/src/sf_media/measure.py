@@ -94,8 +94,10 @@ def measure_audio(path: Path) -> AudioMeasurement:
         carry = np.zeros((channels, 0))
         readings: dict[str, str] = {}
         total = 0
-        for frame in container.decode(stream):
-            samples = frame.to_ndarray().astype(np.float64).reshape(channels, -1)
+        # Planar float whatever the codec decodes to (AAC gives fltp; a WAV gives packed s16/flt).
+        planar = av.AudioResampler(format="fltp", layout=stream.codec_context.layout.name, rate=rate)
+        for frame in (out for decoded in container.decode(stream) for out in planar.resample(decoded)):
+            samples = frame.to_ndarray().astype(np.float64)
             total += samples.shape[1]
             our_peak = max(our_peak, float(ours.process(samples).max(initial=0.0)))
             carry = np.concatenate([carry, samples], axis=1)
