@@ -98,14 +98,23 @@ class Soundtrack:
         master = from_db(settings.target_lufs - planned) if math.isfinite(planned) else 1.0
         # The limiter takes some loudness off peaky speech at web levels (about 1.5 LU for Piper at
         # -14 LUFS): measure each sentence as it will come out of it, and make up the difference.
+        master_db = 20 * math.log10(master)
+        tried: list[tuple[float, float]] = []  # (master gain dB, loudness it gives once limited)
         for _ in range(_MAKE_UP_ROUNDS):
-            limited_segments, _ = self._voice_energy(master, limit=True)
+            limited_segments, _ = self._voice_energy(from_db(master_db), limit=True)
             if self._limited_samples == 0:
                 break
-            error = settings.target_lufs - self._planned_loudness(limited_segments, bed_relative * master)
-            if abs(error) < 0.1:
+            reached = self._planned_loudness(limited_segments, bed_relative * from_db(master_db))
+            if abs(settings.target_lufs - reached) < 0.1:
                 break
-            master *= from_db(error)
+            tried.append((master_db, reached))
+            # Secant steps: limiting makes loudness grow slower than the gain (slope below 1).
+            slope = 1.0
+            if len(tried) > 1:
+                (g0, l0), (g1, l1) = tried[-2:]
+                slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0))) if g1 != g0 else 1.0
+            master_db += (settings.target_lufs - reached) / slope
+        master = from_db(master_db)
         self.narration_gain = master
         self.bed_gain = bed_relative * master
 
