@@ -55,9 +55,9 @@ class TruePeakLimiter:
         ceiling: float,
         sample_rate: int,
         *,
-        attack_seconds: float = 0.003,
-        release_seconds: float = 0.060,
-        hold_seconds: float = 0.020,
+        attack_seconds: float = 0.002,
+        release_seconds: float = 0.030,
+        hold_seconds: float = 0.010,
         channels: int = 2,
     ) -> None:
         self.ceiling = ceiling

@@ -58,6 +58,9 @@ class MixSettings:
 
 
 _MAKE_UP_ROUNDS = 5
+_MAX_MAKE_UP_DB = 4.0
+_FADE_IN_SECONDS = 1.0
+_FADE_OUT_SECONDS = 2.0
 
 
 class Soundtrack:
@@ -98,13 +101,13 @@ class Soundtrack:
         master = from_db(settings.target_lufs - planned) if math.isfinite(planned) else 1.0
         # The limiter takes some loudness off peaky speech at web levels (about 1.5 LU for Piper at
         # -14 LUFS): measure each sentence as it will come out of it, and make up the difference.
-        master_db = 20 * math.log10(master)
+        master_db = base_db = 20 * math.log10(master)
         tried: list[tuple[float, float]] = []  # (master gain dB, loudness it gives once limited)
         for _ in range(_MAKE_UP_ROUNDS):
             limited_segments, _ = self._voice_energy(from_db(master_db), limit=True)
             if self._limited_samples == 0:
                 break
-            reached = self._planned_loudness(limited_segments, bed_relative * from_db(master_db))
+            reached = self._planned_loudness(limited_segments, bed_relative * master)
             if abs(settings.target_lufs - reached) < 0.1:
                 break
             tried.append((master_db, reached))
@@ -112,11 +115,15 @@ class Soundtrack:
             slope = 1.0
             if len(tried) > 1:
                 (g0, l0), (g1, l1) = tried[-2:]
-                slope = min(1.0, max(0.1, (l1 - l0) / (g1 - g0))) if g1 != g0 else 1.0
-            master_db += (settings.target_lufs - reached) / slope
-        master = from_db(master_db)
-        self.narration_gain = master
+                slope = min(1.0, max(0.25, (l1 - l0) / (g1 - g0))) if g1 != g0 else 1.0
+            step = (settings.target_lufs - reached) / slope
+            # Past a few dB of make-up the limiter would be squashing the voice: stay a little
+            # under the target rather than pump a flattened voice up to it.
+            master_db = min(master_db + step, base_db + _MAX_MAKE_UP_DB)
+        # The make-up is the voice's alone: the bed stays where the plan put it under the voice.
+        self.narration_gain = from_db(master_db)
         self.bed_gain = bed_relative * master
+        self.make_up_db = master_db - 20 * math.log10(master)
 
     def _voice_energy(
         self, gain: float, *, limit: bool
@@ -167,6 +174,16 @@ class Soundtrack:
         """The bed's ducking gain (1 = untouched) for `count` samples from `start`."""
         return self._ducking.gains(start + np.arange(count))
 
+    def _fades(self, start: int, count: int) -> npt.NDArray[np.float64]:
+        """The bed fades in at the start and out at the end (raised cosine), never cut hard."""
+        index = start + np.arange(count)
+        fade_in = max(1, min(round(_FADE_IN_SECONDS * self.sample_rate), self.total_samples // 4))
+        fade_out = max(1, min(round(_FADE_OUT_SECONDS * self.sample_rate), self.total_samples // 4))
+        rise = np.clip((index + 0.5) / fade_in, 0.0, 1.0)
+        fall = np.clip((self.total_samples - index - 0.5) / fade_out, 0.0, 1.0)
+        fades: npt.NDArray[np.float64] = 0.5 - 0.5 * np.cos(np.pi * np.minimum(rise, fall))
+        return fades
+
     def chunks(self, chunk_samples: int) -> Iterator[Stereo]:
         """The finished mix, (2, n) float32 chunks, `total_samples` in all."""
         limiter = TruePeakLimiter(self.limiter_ceiling, self.sample_rate)
@@ -190,7 +207,8 @@ class Soundtrack:
             playing = [(s, a) for s, a in playing if s + len(a) > end]
             mix = np.stack([voice, voice])
             if self._bed is not None:
-                gain = (self.duck_gains(start, end - start) * self.bed_gain).astype(np.float32)
+                gain = self.duck_gains(start, end - start) * self._fades(start, end - start)
+                gain = (gain * self.bed_gain).astype(np.float32)
                 mix += self._bed.segment(start, end - start) * gain
             yield mix
 
