@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,7 +38,7 @@ def test_sines_across_the_band_read_their_amplitude(hz: float, amplitude: float)
     assert _steady_peak(sine) == pytest.approx(to_dbtp(amplitude), abs=0.1)
 
 
-def test_true_peak_is_never_below_the_sample_peak_and_agrees_with_ffmpeg(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_true_peak_is_never_below_the_sample_peak_and_agrees_with_ffmpeg(tmp_path: Path) -> None:
     import av
 
     rng = np.random.default_rng(4)
