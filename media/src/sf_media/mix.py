@@ -99,31 +99,41 @@ class Soundtrack:
         )
         planned = self._planned_loudness(voice_segments, bed_relative)
         master = from_db(settings.target_lufs - planned) if math.isfinite(planned) else 1.0
-        # The limiter takes some loudness off peaky speech at web levels (about 1.5 LU for Piper at
-        # -14 LUFS): measure each sentence as it will come out of it, and make up the difference.
-        master_db = base_db = 20 * math.log10(master)
-        tried: list[tuple[float, float]] = []  # (master gain dB, loudness it gives once limited)
+        # The make-up is the voice's alone: the bed stays where the plan put it under the voice.
+        self.make_up_db = self._make_up_db(master, bed_relative * master)
+        self.narration_gain = master * from_db(self.make_up_db)
+        self.bed_gain = bed_relative * master
+
+    def _make_up_db(self, master: float, bed_gain: float) -> float:
+        """Gain (dB) to add to the voice so the programme still reaches its target once limited.
+
+        The limiter takes some loudness off peaky speech at web levels (about 1.5 LU for Piper at
+        -14 LUFS): measure each sentence as it will come out of it at the planned gain, and step the
+        gain up by secant steps (limiting makes loudness grow slower than the gain).
+        """
+        target = self.settings.target_lufs
+        base_db = 20 * math.log10(master)
+        gain_db = base_db
+        tried: list[tuple[float, float]] = []  # (voice gain dB, loudness it gives once limited)
         for _ in range(_MAKE_UP_ROUNDS):
-            limited_segments, _ = self._voice_energy(from_db(master_db), limit=True)
+            limited_segments, _ = self._voice_energy(from_db(gain_db), limit=True)
             if self._limited_samples == 0:
                 break
-            reached = self._planned_loudness(limited_segments, bed_relative * master)
-            if abs(settings.target_lufs - reached) < 0.1:
+            reached = self._planned_loudness(limited_segments, bed_gain)
+            if abs(target - reached) < 0.1:
                 break
-            tried.append((master_db, reached))
-            # Secant steps: limiting makes loudness grow slower than the gain (slope below 1).
+            tried.append((gain_db, reached))
             slope = 1.0
             if len(tried) > 1:
                 (g0, l0), (g1, l1) = tried[-2:]
                 slope = min(1.0, max(0.25, (l1 - l0) / (g1 - g0))) if g1 != g0 else 1.0
-            step = (settings.target_lufs - reached) / slope
             # Past a few dB of make-up the limiter would be squashing the voice: stay a little
             # under the target rather than pump a flattened voice up to it.
-            master_db = min(master_db + step, base_db + _MAX_MAKE_UP_DB)
-        # The make-up is the voice's alone: the bed stays where the plan put it under the voice.
-        self.narration_gain = from_db(master_db)
-        self.bed_gain = bed_relative * master
-        self.make_up_db = master_db - 20 * math.log10(master)
+            next_db = min(gain_db + (target - reached) / slope, base_db + _MAX_MAKE_UP_DB)
+            if next_db == gain_db:
+                break
+            gain_db = next_db
+        return gain_db - base_db
 
     def _voice_energy(
         self, gain: float, *, limit: bool
