@@ -25,7 +25,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-from sf_media.loudness import from_lufs, periodic_power
+from sf_media.loudness import from_lufs, periodic_power, weighted_squares
 
 Stereo = npt.NDArray[np.float32]  # shape (2, n)
 
@@ -33,6 +33,7 @@ NOISE_LOOP_SECONDS = 45
 PAD_LOOP_SECONDS = 48  # four chords of 12 s
 _CHORDS_PER_LOOP = 4
 _CROSSFADE_SECONDS = 5.0
+_POWER_EXCERPT_SECONDS = 10
 
 
 class BedStyle(StrEnum):
@@ -102,12 +103,15 @@ class AmbientBed:
         ):
             if level_db is not None:
                 layer = make(rng, n, sample_rate)
-                noise += (layer * _unit_gain(layer, sample_rate, level_db)).astype(np.float32)
+                layer *= np.float32(_unit_gain(layer, sample_rate, level_db))
+                noise += layer
                 power += 10 ** (level_db / 10)
         self._pad: Stereo | None = None
         if recipe.pad_db is not None:
-            pad = _pad(rng, PAD_LOOP_SECONDS, sample_rate)
-            self._pad = (pad * _unit_gain(pad, sample_rate, recipe.pad_db)).astype(np.float32)
+            pad, pad_power = _pad(rng, PAD_LOOP_SECONDS, sample_rate)
+            gain = math.sqrt(10 ** (recipe.pad_db / 10) / pad_power)
+            pad *= np.float32(gain)
+            self._pad = pad
             power += 10 ** (recipe.pad_db / 10)
         # Both loops now sum to `power` (K-weighted, relative); one gain moves that to the target.
         self.gain = float(math.sqrt(from_lufs(target_lufs) / power))
@@ -135,22 +139,34 @@ class AmbientBed:
 
 
 def _unit_gain(layer: npt.NDArray[np.floating], sample_rate: int, level_db: float) -> float:
-    """Gain that gives the (periodic) layer a K-weighted power of 10^(level_db/10)."""
-    return float(math.sqrt(10 ** (level_db / 10) / periodic_power(layer, sample_rate)))
+    """Gain that gives a noise layer a K-weighted power of 10^(level_db/10).
+
+    Noise is steady, so ten seconds of it measure the whole loop to a tenth of a dB, at a fraction
+    of the cost (and memory) of weighting all 45 s.
+    """
+    excerpt = layer[:, : _POWER_EXCERPT_SECONDS * sample_rate]
+    return float(math.sqrt(10 ** (level_db / 10) / weighted_squares(excerpt, sample_rate).mean()))
 
 
 def _coloured(
     rng: np.random.Generator, n: int, sample_rate: int, magnitude: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
+) -> npt.NDArray[np.float32]:
     """Two channels of periodic noise with this magnitude curve, partly shared so the image is wide
     but still centred (inter-channel correlation about 0.3)."""
+    # Single precision throughout (numpy's FFT keeps float32 as float32): half the memory and time.
     size = magnitude.size
-    shared = rng.standard_normal(size) + 1j * rng.standard_normal(size)
-    out = np.empty((2, n))
+    shaped = magnitude.astype(np.float32)
+    shared = _complex_normal(rng, size)
+    out = np.empty((2, n), dtype=np.float32)
     for channel in range(2):
-        own = rng.standard_normal(size) + 1j * rng.standard_normal(size)
-        out[channel] = np.fft.irfft((0.55 * shared + 0.84 * own) * magnitude, n)
+        spectrum = (np.float32(0.55) * shared + np.float32(0.84) * _complex_normal(rng, size)) * shaped
+        out[channel] = np.fft.irfft(spectrum, n)
     return out
+
+
+def _complex_normal(rng: np.random.Generator, size: int) -> npt.NDArray[np.complex64]:
+    values = rng.standard_normal(2 * size, dtype=np.float32).view(np.complex64)
+    return values
 
 
 def _high_pass(f: npt.NDArray[np.float64], corner: float) -> npt.NDArray[np.float64]:
@@ -162,12 +178,12 @@ def _low_pass(f: npt.NDArray[np.float64], corner: float, order: int = 2) -> npt.
     return 1 / np.sqrt(1 + (f / corner) ** (2 * order))
 
 
-def _brown(rng: np.random.Generator, n: int, sample_rate: int) -> npt.NDArray[np.float64]:
+def _brown(rng: np.random.Generator, n: int, sample_rate: int) -> npt.NDArray[np.float32]:
     f = np.fft.rfftfreq(n, 1 / sample_rate).astype(np.float64)
     return _coloured(rng, n, sample_rate, _high_pass(f, 30.0) / np.maximum(f, 30.0) * _low_pass(f, 3000.0))
 
 
-def _pink(rng: np.random.Generator, n: int, sample_rate: int) -> npt.NDArray[np.float64]:
+def _pink(rng: np.random.Generator, n: int, sample_rate: int) -> npt.NDArray[np.float32]:
     f = np.fft.rfftfreq(n, 1 / sample_rate).astype(np.float64)
     # Pink, with the top octaves rolled off: steady hiss is what makes pink noise tiring.
     return _coloured(
@@ -175,7 +191,7 @@ def _pink(rng: np.random.Generator, n: int, sample_rate: int) -> npt.NDArray[np.
     )
 
 
-def _rain(rng: np.random.Generator, n: int, sample_rate: int) -> npt.NDArray[np.float64]:
+def _rain(rng: np.random.Generator, n: int, sample_rate: int) -> npt.NDArray[np.float32]:
     """Band-limited hiss whose level flickers quickly and unevenly: the patter of many drops."""
     f = np.fft.rfftfreq(n, 1 / sample_rate).astype(np.float64)
     hiss = _coloured(
@@ -183,12 +199,16 @@ def _rain(rng: np.random.Generator, n: int, sample_rate: int) -> npt.NDArray[np.
     )
     patter = _coloured(rng, n, sample_rate, _low_pass(f, 25.0, order=4))
     patter /= patter.std(axis=1, keepdims=True)
-    rain: npt.NDArray[np.float64] = hiss * np.maximum(0.15, 1 + 0.7 * patter) ** 2
+    hiss *= np.maximum(np.float32(0.15), 1 + np.float32(0.7) * patter) ** 2
+    rain: npt.NDArray[np.float32] = hiss
     return rain
 
 
-def _pad(rng: np.random.Generator, loop_seconds: int, sample_rate: int) -> npt.NDArray[np.float64]:
-    """Four slow chords, crossfaded with equal-power ramps, every partial periodic in the loop.
+def _pad(
+    rng: np.random.Generator, loop_seconds: int, sample_rate: int
+) -> tuple[npt.NDArray[np.float32], float]:
+    """Four slow chords, crossfaded with equal-power ramps, every partial periodic in the loop, and
+    the loop's K-weighted power.
 
     Synthesised at a low rate (nothing in the pad reaches 1.5 kHz) and brought up to the sample rate
     by zero-padding its spectrum: exact for a periodic signal, and eight times less work.
@@ -196,7 +216,13 @@ def _pad(rng: np.random.Generator, loop_seconds: int, sample_rate: int) -> npt.N
     factor = next(f for f in (8, 4, 2, 1) if sample_rate % f == 0)
     low = _pad_at(rng, loop_seconds, sample_rate // factor)
     n = loop_seconds * sample_rate
-    return np.fft.irfft(np.fft.rfft(low, axis=1), n, axis=1) * factor
+    # Band-limited interpolation keeps the mean square, so the low-rate loop gives the power too.
+    power = periodic_power(low, sample_rate // factor)
+    spectrum = np.fft.rfft(low, axis=1)
+    full = np.empty((2, n), dtype=np.float32)
+    for channel in range(2):
+        full[channel] = np.fft.irfft(spectrum[channel], n) * factor
+    return full, power
 
 
 def _pad_at(rng: np.random.Generator, loop_seconds: int, rate: int) -> npt.NDArray[np.float64]:
