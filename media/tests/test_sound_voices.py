@@ -42,3 +42,15 @@ def test_a_slower_rate_speaks_longer(tmp_path: Path) -> None:
 def test_an_unknown_voice_names_the_installed_ones() -> None:
     with pytest.raises(SpeechError, match=f"unknown voice 'nobody'; installed voices: .*{DEFAULT_VOICE}"):
         default_speaker(voice="nobody")
+
+
+def test_the_voice_list_names_each_voice_with_its_language(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from sf_media.voices import main
+
+    assert main(["--json"]) == 0
+
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert listed[0] == {"name": "joe", "language": "en_US", "quality": "medium", "default": True}
+    assert {v["name"] for v in listed} == set(available_voices())
