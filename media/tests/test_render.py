@@ -28,7 +28,7 @@ def test_a_five_second_video_is_h264_and_aac_of_the_right_size_length_and_loudne
     assert result.render.info == info
     audio = _decoded_audio(tmp_path / "video.mp4")
     assert audio.shape[0] == 2
-    assert audio.shape[1] / 44_100 == pytest.approx(expected, abs=0.5)
+    assert audio.shape[1] / 48_000 == pytest.approx(expected, abs=0.5)
     assert rms_dbfs(audio) > -40.0
     assert float(np.abs(audio).max()) < 1.0
 

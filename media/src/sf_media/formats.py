@@ -52,9 +52,13 @@ class FormatSpec:
     narration_span_max_seconds: float
     # Share of the narration span that is speech (sleepy only; short/longform talk continuously).
     speech_fraction: float
-    # Integrated loudness (LUFS) of the narration and of the ambient bed; None = no bed.
-    narration_lufs: float
-    bed_lufs: float | None
+    # Integrated loudness (LUFS) of the finished programme (narration and bed together).
+    loudness_lufs: float
+    # Beds this format may use (the job's seed picks one; empty = no bed), how far under the voice
+    # the bed sits (LU), and how much further it ducks while a sentence plays (dB).
+    bed_styles: tuple[str, ...]
+    bed_below_voice_lu: float
+    duck_db: float
     # Safe area as fractions of the frame: text never enters these margins.
     safe_top: float
     safe_bottom: float
@@ -76,10 +80,15 @@ class FormatSpec:
         return self.height > self.width
 
 
-SAMPLE_RATE = 44_100  # the mix and the AAC stream; Piper's 22.05 kHz upsamples by exactly 2
+SAMPLE_RATE = 48_000  # the mix and the AAC stream (video's native rate); speech is resampled to it
 
-# Loudness: -16 LUFS is the usual target for spoken web video (YouTube turns louder uploads down, and
-# never turns quieter ones up); sleepy sits far lower so it stays soft at the same player volume.
+# Every format keeps its true peak at or under this (EBU R128 / platform delivery specs); the mix's
+# limiter aims lower (mix.MixSettings.ceiling_dbtp) because AAC decoding overshoots a little.
+TRUE_PEAK_MAX_DBTP = -1.0
+
+# Loudness: -14 LUFS is where YouTube, TikTok and Instagram normalise to (louder uploads are turned
+# down, quieter ones are not turned up), so shorts and longform sit there; sleepy sits far lower so
+# it stays soft at the same player volume.
 SPECS: dict[Format, FormatSpec] = {
     Format.SHORT: FormatSpec(
         format=Format.SHORT,
@@ -94,8 +103,10 @@ SPECS: dict[Format, FormatSpec] = {
         section_gap_seconds=0.5,
         narration_span_max_seconds=float(MAX_LENGTH_SECONDS[Format.SHORT]),
         speech_fraction=1.0,
-        narration_lufs=-16.0,
-        bed_lufs=None,
+        loudness_lufs=-14.0,
+        bed_styles=("pad",),
+        bed_below_voice_lu=12.0,
+        duck_db=9.0,
         safe_top=0.12,
         safe_bottom=0.20,
         safe_side=0.07,
@@ -103,7 +114,7 @@ SPECS: dict[Format, FormatSpec] = {
         keyint_seconds=2.0,
         x264_preset="ultrafast",
         crf=21,
-        audio_bitrate=160_000,
+        audio_bitrate=192_000,
         speech_length_scale=1.0,
     ),
     Format.LONGFORM: FormatSpec(
@@ -119,8 +130,10 @@ SPECS: dict[Format, FormatSpec] = {
         section_gap_seconds=1.5,
         narration_span_max_seconds=float(MAX_LENGTH_SECONDS[Format.LONGFORM]),
         speech_fraction=1.0,
-        narration_lufs=-16.0,
-        bed_lufs=None,
+        loudness_lufs=-15.0,
+        bed_styles=("pad",),
+        bed_below_voice_lu=14.0,
+        duck_db=8.0,
         safe_top=0.06,
         safe_bottom=0.06,
         safe_side=0.06,
@@ -128,7 +141,7 @@ SPECS: dict[Format, FormatSpec] = {
         keyint_seconds=2.0,
         x264_preset="ultrafast",
         crf=21,
-        audio_bitrate=160_000,
+        audio_bitrate=192_000,
         speech_length_scale=1.3,
     ),
     Format.SLEEPY: FormatSpec(
@@ -144,8 +157,10 @@ SPECS: dict[Format, FormatSpec] = {
         section_gap_seconds=6.0,
         narration_span_max_seconds=3600.0,
         speech_fraction=0.35,
-        narration_lufs=-24.0,
-        bed_lufs=-30.0,
+        loudness_lufs=-25.0,
+        bed_styles=("rain", "brown", "pad", "pink"),
+        bed_below_voice_lu=6.0,
+        duck_db=4.0,
         safe_top=0.08,
         safe_bottom=0.08,
         safe_side=0.08,
@@ -153,7 +168,7 @@ SPECS: dict[Format, FormatSpec] = {
         keyint_seconds=10.0,
         x264_preset="ultrafast",
         crf=23,
-        audio_bitrate=128_000,
+        audio_bitrate=160_000,  # noise beds need more bits than speech to stay free of swirl
         speech_length_scale=1.6,
     ),
 }

@@ -25,7 +25,7 @@ from sf_media.caption_style import style_for
 from sf_media.captions import write_captions
 from sf_media.errors import MediaError
 from sf_media.formats import SAMPLE_RATE, spec_for
-from sf_media.mix import Cue, Soundtrack
+from sf_media.mix import Cue, MixSettings, Soundtrack
 from sf_media.options import VideoOptions
 from sf_media.render import RenderResult, render_video
 from sf_media.script import Script, ScriptWriter, TemplateScriptWriter
@@ -153,17 +153,24 @@ def prepare_visuals(
 
 
 def soundtrack_for(narration: Narration) -> Soundtrack:
-    """The streamed mix: every sentence at its start time, over the ambient bed where the format has one."""
+    """The streamed mix: every sentence at its start time, over the format's bed, ducked and limited.
+
+    The bed (style, key, chords, noise) is seeded by the topic and format: the same job always gets
+    the same bed, different jobs get different ones.
+    """
     script = narration.script
     spec = spec_for(script.format)
     bed = None
-    if spec.bed_lufs is not None:
-        seed = int.from_bytes(hashlib.sha256(script.topic.encode()).digest()[:4], "big")
-        bed = AmbientBed(SAMPLE_RATE, spec.bed_lufs, seed=seed)
+    if spec.bed_styles:
+        key = f"{script.format.value}:{script.topic}".encode()
+        seed = int.from_bytes(hashlib.sha256(key).digest()[:4], "big")
+        style = AmbientBed.style_for(spec.bed_styles, seed)
+        bed = AmbientBed(SAMPLE_RATE, spec.loudness_lufs - spec.bed_below_voice_lu, seed=seed, style=style)
     cues = [Cue(s.start, u.path) for s, u in zip(script.sentences(), narration.utterances, strict=True)]
-    return Soundtrack(
-        cues, duration=script.duration, sample_rate=SAMPLE_RATE, narration_lufs=spec.narration_lufs, bed=bed
+    settings = MixSettings(
+        target_lufs=spec.loudness_lufs, bed_below_voice_lu=spec.bed_below_voice_lu, duck_db=spec.duck_db
     )
+    return Soundtrack(cues, duration=script.duration, sample_rate=SAMPLE_RATE, settings=settings, bed=bed)
 
 
 def render(

