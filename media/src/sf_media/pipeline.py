@@ -122,11 +122,10 @@ def narrate(
             on_progress(done / max(len(texts), 1), f"spoke {done} of {len(texts)} sentences")
 
     utterances = speaker.speak_many(texts, out_dir / SPEECH_DIR, should_stop, spoken)
-    final = script.retimed([u.seconds for u in utterances])
-    kept = len(final.sentences())
-    if kept < len(utterances):
-        log.info("dropped %d sentences that did not fit %s", len(utterances) - kept, script.format.value)
-    narration = Narration(out_dir, final, tuple(utterances[:kept]))
+    final, kept = script.fitted([u.seconds for u in utterances])
+    if len(kept) < len(utterances):
+        log.info("dropped %d sentences that did not fit %s", len(utterances) - len(kept), script.format.value)
+    narration = Narration(out_dir, final, tuple(utterances[index] for index in kept))
     (out_dir / "script.json").write_text(final.to_json(), encoding="utf-8")
     (out_dir / "script.md").write_text(final.to_markdown(), encoding="utf-8")
     narration.save()

@@ -47,14 +47,25 @@ class Script:
     length_seconds: int
     duration: float
     sections: tuple[Section, ...]
+    # For the upload page; empty: publishing derives them from the opening lines and the topic.
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    # False for a user's own script: re-timing never drops its sentences to fit the length.
+    trimmable: bool = True
 
     def sentences(self) -> list[Sentence]:
         return [sentence for section in self.sections for sentence in section.sentences]
 
     def retimed(self, durations: Sequence[float]) -> Script:
-        """The script placed with measured speech durations (one per sentence, in order).
+        """The script placed with measured speech durations (one per sentence, in order)."""
+        return self.fitted(durations)[0]
 
-        Sentences that no longer fit (a short over a minute, a sleepy span overrun) are dropped.
+    def fitted(self, durations: Sequence[float]) -> tuple[Script, list[int]]:
+        """The script fitted to its length with measured speech durations (one per sentence, in
+        order), and the positions (in `sentences()`) of the sentences it kept.
+
+        Pauses shrink or stretch and sentences that do not fit are dropped (see `timing.place`), so
+        the video lasts the requested length within a pause or two.
         """
         if len(durations) != len(self.sentences()):
             raise MediaError(f"{len(durations)} durations for {len(self.sentences())} sentences")
@@ -64,7 +75,13 @@ class Script:
             grouped.append(remaining[: len(section.sentences)])
             del remaining[: len(section.sentences)]
         texts = [[s.text for s in section.sentences] for section in self.sections]
-        return _assemble(self, [section.heading for section in self.sections], texts, grouped)
+        headings = [section.heading for section in self.sections]
+        script, indices = _assemble(self, headings, texts, grouped, fit=True)
+        offsets = [0]
+        for section in self.sections:
+            offsets.append(offsets[-1] + len(section.sentences))
+        kept = [offsets[s] + i for s, section in enumerate(indices) for i in section]
+        return script, kept
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +90,9 @@ class Script:
             "format": self.format.value,
             "length_seconds": self.length_seconds,
             "duration": round(self.duration, 3),
+            "description": self.description,
+            "tags": list(self.tags),
+            "trimmable": self.trimmable,
             "sections": [
                 {
                     "heading": section.heading,
@@ -107,6 +127,9 @@ class Script:
                 )
                 for section in data["sections"]
             ),
+            description=str(data.get("description", "")),
+            tags=tuple(str(tag) for tag in data.get("tags", ())),
+            trimmable=bool(data.get("trimmable", True)),
         )
 
     def to_markdown(self) -> str:
@@ -145,7 +168,35 @@ class TemplateScriptWriter:
         headings, texts = _plan(spec, length_seconds, _Dealer(rng, spec, fill))
         estimates = [[estimate_seconds(text, spec) for text in section] for section in texts]
         draft = Script(title, topic, spec.format, length_seconds, 0.0, ())
-        return _assemble(draft, headings, texts, estimates)
+        return _assemble(draft, headings, texts, estimates)[0]
+
+
+def script_from_texts(
+    *,
+    title: str,
+    topic: str,
+    format: str,
+    length_seconds: int,
+    headings: Sequence[str],
+    texts: Sequence[Sequence[str]],
+    description: str = "",
+    tags: Sequence[str] = (),
+    trimmable: bool = True,
+) -> Script:
+    """A planned script (timings estimated at the format's speech rate) from written sections."""
+    spec = spec_for(format)
+    estimates = [[estimate_seconds(text, spec) for text in section] for section in texts]
+    draft = Script(title, topic, spec.format, length_seconds, 0.0, (), description, tuple(tags), trimmable)
+    return _assemble(draft, headings, texts, estimates)[0]
+
+
+def word_budget(spec: FormatSpec, length_seconds: int, words_per_sentence: float = 12.0) -> int:
+    """Words of narration that fill `length_seconds`, pauses between sentences allowed for."""
+    speech = narration_span(spec, length_seconds) * spec.speech_fraction
+    if spec.speech_fraction >= 1.0:  # continuous talk also spends its time on the pauses
+        sentence_seconds = words_per_sentence / spec.words_per_second
+        speech *= sentence_seconds / (sentence_seconds + spec.sentence_gap_seconds)
+    return max(1, round(speech * spec.words_per_second))
 
 
 def estimate_seconds(text: str, spec: FormatSpec) -> float:
@@ -227,20 +278,25 @@ def _assemble(
     headings: Sequence[str],
     texts: Sequence[Sequence[str]],
     durations: Sequence[Sequence[float]],
-) -> Script:
+    *,
+    fit: bool = False,
+) -> tuple[Script, tuple[tuple[int, ...], ...]]:
     spec = spec_for(base.format)
-    placement = place(durations, spec, base.length_seconds)
+    placement = place(durations, spec, base.length_seconds, fit=fit, trimmable=base.trimmable)
     sections = (
         Section(
             heading,
             tuple(
-                Sentence(text, start, end) for text, (start, end) in zip(section_texts, spans, strict=False)
+                Sentence(section_texts[index], start, end)
+                for index, (start, end) in zip(indices, spans, strict=True)
             ),
         )
-        for heading, section_texts, spans in zip(headings, texts, placement.spans, strict=False)
+        for heading, section_texts, spans, indices in zip(
+            headings, texts, placement.spans, placement.indices, strict=False
+        )
     )
     kept = tuple(section for section in sections if section.sentences)
-    return replace(base, duration=placement.duration, sections=kept)
+    return replace(base, duration=placement.duration, sections=kept), placement.indices
 
 
 def _sentence(opener: str, core: str, fill: dict[str, str]) -> str:

@@ -15,12 +15,24 @@ from sf_media.formats import FormatSpec
 Span = tuple[float, float]
 
 
+# Fitting a video to its length may shrink the pauses between sentences to this share of their
+# nominal length, or stretch them up to the other; beyond that sentences go (or the tail grows).
+MIN_GAP_FACTOR = 0.6
+MAX_GAP_FACTOR = 3.0
+
+
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """Start/end seconds per kept sentence, grouped by section (trailing sentences may be cut)."""
+    """Start/end seconds per kept sentence, grouped by section; `indices` says which sentences of
+    each section were kept (all of them, or fewer when the video could not hold them)."""
 
     spans: tuple[tuple[Span, ...], ...]
     duration: float
+    indices: tuple[tuple[int, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.indices:  # kept sentences are each section's first ones
+            object.__setattr__(self, "indices", tuple(tuple(range(len(s))) for s in self.spans))
 
     @property
     def kept(self) -> int:
@@ -38,11 +50,86 @@ def narration_span(spec: FormatSpec, length_seconds: float) -> float:
     return max(0.0, min(length_seconds - lead - tail, spec.narration_span_max_seconds))
 
 
-def place(durations: Sequence[Sequence[float]], spec: FormatSpec, length_seconds: float) -> Placement:
-    """Place sentences (durations per section) on the timeline of a `length_seconds` video."""
+def place(
+    durations: Sequence[Sequence[float]],
+    spec: FormatSpec,
+    length_seconds: float,
+    *,
+    fit: bool = False,
+    trimmable: bool = True,
+) -> Placement:
+    """Place sentences (durations per section) on the timeline of a `length_seconds` video.
+
+    With `fit` (the real speech durations are known), continuous talk lands on the length: pauses
+    shrink or stretch within bounds and, if `trimmable`, sentences that do not fit are dropped
+    (never the first or last of the video, nor a section's only one); any time still missing
+    lengthens the tail. Sleepy videos always last exactly `length_seconds`.
+    """
     if spec.speech_fraction < 1.0:
         return _spread(durations, spec, length_seconds)
+    if fit:
+        return _fitted(durations, spec, length_seconds, trimmable)
     return _sequential(durations, spec, length_seconds)
+
+
+def _fitted(
+    durations: Sequence[Sequence[float]], spec: FormatSpec, length_seconds: float, trimmable: bool
+) -> Placement:
+    target = min(float(length_seconds), spec.max_seconds)
+    lead, tail = margins(spec, length_seconds)
+    kept = [list(range(len(section))) for section in durations]
+
+    def speech() -> float:
+        return sum(durations[s][i] for s, section in enumerate(kept) for i in section)
+
+    def gaps() -> float:
+        flat = [(s, n) for s, section in enumerate(kept) for n, _ in enumerate(section)]
+        return sum(spec.section_gap_seconds if n == 0 else spec.sentence_gap_seconds for s, n in flat[1:])
+
+    def total(factor: float) -> float:
+        return lead + speech() + factor * gaps() + tail
+
+    # Shorts are cut at the platform's limit whoever wrote them; otherwise only trimmable scripts.
+    while (trimmable and total(MIN_GAP_FACTOR) > target) or total(MIN_GAP_FACTOR) > spec.max_seconds:
+        victim = _droppable(kept)
+        if victim is None:
+            break
+        kept[victim].pop(-2 if victim == _last_nonempty(kept) else -1)
+    nominal = gaps()
+    room = target - lead - speech() - tail
+    factor = min(max(room / nominal, MIN_GAP_FACTOR), MAX_GAP_FACTOR) if nominal > 0 else 1.0
+    extra_tail = max(0.0, room - factor * nominal)
+    cursor = lead
+    spans: list[tuple[Span, ...]] = []
+    first = True
+    for s, section in enumerate(kept):
+        placed: list[Span] = []
+        for n, index in enumerate(section):
+            if not first:
+                cursor += factor * (spec.section_gap_seconds if n == 0 else spec.sentence_gap_seconds)
+            first = False
+            placed.append((cursor, cursor + durations[s][index]))
+            cursor += durations[s][index]
+        spans.append(tuple(placed))
+    return Placement(
+        spans=tuple(spans), duration=cursor + tail + extra_tail, indices=tuple(tuple(k) for k in kept)
+    )
+
+
+def _last_nonempty(kept: Sequence[Sequence[int]]) -> int:
+    return max(s for s, section in enumerate(kept) if section)
+
+
+def _droppable(kept: Sequence[Sequence[int]]) -> int | None:
+    """The section to drop a sentence from: the one with most sentences (the later one on a tie),
+    keeping each section's first sentence, the video's first (the hook) and its last (the outro)."""
+    last = _last_nonempty(kept)
+    best: int | None = None
+    for s, section in enumerate(kept):
+        spare = len(section) - (2 if s == last else 1)  # pops spare the first; the last section's -2
+        if spare > 0 and (best is None or len(section) >= len(kept[best])):
+            best = s
+    return best
 
 
 def _sequential(durations: Sequence[Sequence[float]], spec: FormatSpec, length_seconds: float) -> Placement:
