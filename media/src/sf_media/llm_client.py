@@ -37,7 +37,7 @@ Message = dict[str, str]
 class LLMConfig:
     """Where the script writer's model runs; the worker builds this from its SF_LLM_* settings."""
 
-    base_url: str
+    base_url: str = field(repr=False)  # may carry user:password@; shown only as `server`
     model: str
     api_key: str | None = field(default=None, repr=False)  # a secret: kept out of repr and logs
     timeout: float = 120.0

@@ -72,7 +72,7 @@ class LLMScriptWriter:
             previous: list[str] = []
             for index, (title, _) in enumerate(outline):
                 messages = prompts.section_messages(
-                    topic, spec.format, outline, index, per_section, previous[-2:]
+                    topic, spec.format, outline, index=index, words=per_section, previous=previous[-2:]
                 )
                 reply = self._answer(f"section-{index:03d}", messages, calls, f"section {index + 1}")
                 sentences = _sentences(reply, f"section {index + 1}")
