@@ -47,8 +47,8 @@ def answer(body: dict[str, Any]) -> dict[str, Any]:
     }
     if '"plan"' in prompt:  # the outline
         count = int(re.search(r"exactly (\d+) sections", prompt).group(1))  # type: ignore[union-attr]
-        sections = [{"title": f"Chapter {n} of {subject}", "plan": f"part {n}"} for n in range(1, count + 1)]
-        return {**meta, "sections": sections}
+        planned = [{"title": f"Chapter {n} of {subject}", "plan": f"part {n}"} for n in range(1, count + 1)]
+        return {**meta, "sections": planned}
     if '"sections"' in prompt:  # the whole script at once
         count = int(re.search(r"in (\d+) section", prompt).group(1))  # type: ignore[union-attr]
         per = max(10, words // count)
