@@ -13,8 +13,8 @@ from typing import Any
 
 from sf_media.errors import MediaError
 from sf_media.formats import MAX_LENGTH_SECONDS, FormatSpec, spec_for
-from sf_media.script import Script, estimate_seconds, script_from_texts
-from sf_media.timing import margins
+from sf_media.script import Script, script_from_texts
+from sf_media.timing import estimate_seconds, margins
 
 
 class GivenScriptWriter:

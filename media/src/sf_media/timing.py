@@ -39,6 +39,11 @@ class Placement:
         return sum(len(section) for section in self.spans)
 
 
+def estimate_seconds(text: str, spec: FormatSpec) -> float:
+    """Planned speaking time of a sentence at the format's speech rate."""
+    return len(text.split()) / spec.words_per_second
+
+
 def margins(spec: FormatSpec, length_seconds: float) -> tuple[float, float]:
     """Lead-in and tail, shrunk for very short videos so a 5-second test still has room to speak."""
     return min(spec.lead_in_seconds, 0.1 * length_seconds), min(spec.tail_seconds, 0.1 * length_seconds)
