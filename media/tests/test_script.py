@@ -35,8 +35,8 @@ def test_planned_speech_and_pauses_add_up_to_roughly_the_requested_length(fmt: s
     assert all(gap >= spec.sentence_gap_seconds - 1e-9 for gap in _gaps(script))
     speech = sum(s.end - s.start for s in sentences)
     assert lead + speech + sum(_gaps(script)) + tail == pytest.approx(script.duration)
-    assert abs(script.duration - length) <= 0.2 * length  # planned long: fitting drops the surplus
-    assert script.duration <= spec.max_seconds
+    # Planned a little long on purpose: fitting to the real speech drops the surplus.
+    assert length <= script.duration <= 1.25 * length
 
 
 def test_a_sleepy_script_lasts_exactly_the_requested_length_with_long_pauses() -> None:

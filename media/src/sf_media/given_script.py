@@ -14,16 +14,16 @@ from typing import Any
 from sf_media.errors import MediaError
 from sf_media.formats import MAX_LENGTH_SECONDS, FormatSpec, spec_for
 from sf_media.script import Script, script_from_texts
-from sf_media.timing import estimate_seconds, margins
+from sf_media.timing import estimate_seconds, margins, paced
 
 
 class GivenScriptWriter:
     def __init__(self, script: dict[str, Any]) -> None:
         self.title, self.sections = _parse(script)
 
-    def natural_length(self, format: str) -> int:
-        """Seconds the script takes at the format's pace, pauses and margins included."""
-        spec = spec_for(format)
+    def natural_length(self, format: str, pace: float = 1.0) -> int:
+        """Seconds the script takes at the format's pace (times `pace`), pauses and margins included."""
+        spec = paced(spec_for(format), pace)
         texts = [sentence for _, sentences in self.sections for sentence in sentences]
         speech = sum(estimate_seconds(text, spec) for text in texts)
         pauses = spec.sentence_gap_seconds * (len(texts) - 1)
@@ -32,7 +32,7 @@ class GivenScriptWriter:
         lead, tail = margins(spec, 10_000)
         return min(MAX_LENGTH_SECONDS[spec.format], max(10, math.ceil(lead + talk + tail)))
 
-    def write(self, topic: str, format: str, length_seconds: int) -> Script:
+    def write(self, topic: str, format: str, length_seconds: int, *, pace: float = 1.0) -> Script:
         spec: FormatSpec = spec_for(format)
         title = self.title or " ".join(topic.split()) or "Untitled"
         headings = [
@@ -47,6 +47,7 @@ class GivenScriptWriter:
             headings=headings,
             texts=[sentences for _, sentences in self.sections],
             trimmable=False,
+            pace=pace,
         )
 
 

@@ -22,6 +22,7 @@ from sf_media.errors import MediaError
 from sf_media.formats import Format, spec_for
 from sf_media.llm_client import ChatClient, LLMConfig, LLMError, Message
 from sf_media.script import Script, script_from_texts, word_budget
+from sf_media.timing import paced
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ WHOLE_SCRIPT_WORDS = 700
 SECTION_WORDS = {Format.SHORT: 150, Format.LONGFORM: 400, Format.SLEEPY: 350}
 MAX_SECTIONS = 200
 # Ask for a little more than the length needs: re-timing drops what does not fit, and cannot add.
-RESERVE = 1.12
+RESERVE = 1.15
 MAX_TITLE_CHARS = 100
 MAX_SENTENCE_CHARS = 400
 MAX_TAGS = 15
@@ -47,13 +48,13 @@ class LLMScriptWriter:
         self.record_dir = record_dir or drafts_dir
         self.client = ChatClient(config)
 
-    def write(self, topic: str, format: str, length_seconds: int) -> Script:
-        spec = spec_for(format)
+    def write(self, topic: str, format: str, length_seconds: int, *, pace: float = 1.0) -> Script:
+        spec = paced(spec_for(format), pace)
         topic = " ".join(topic.split())
         if not topic:
             raise MediaError("a script needs a topic")
         words = math.ceil(word_budget(spec, length_seconds) * RESERVE)
-        self._open_drafts(topic, spec.format, length_seconds)
+        self._open_drafts(topic, spec.format, length_seconds, spec.words_per_second)
         calls: list[dict[str, Any]] = []
         if words <= WHOLE_SCRIPT_WORDS:
             count = 3 if spec.format is Format.SHORT else max(1, round(words / SECTION_WORDS[spec.format]))
@@ -91,14 +92,16 @@ class LLMScriptWriter:
             texts=[sentences for _, sentences in sections],
             description=meta["description"],
             tags=meta["tags"],
+            pace=pace,
         )
 
-    def _open_drafts(self, topic: str, fmt: Format, length_seconds: int) -> None:
+    def _open_drafts(self, topic: str, fmt: Format, length_seconds: int, spec_words: float) -> None:
         """Keep saved drafts only if they answer this very request (same topic, length, model, prompts)."""
         request = {
             "topic": topic,
             "format": fmt.value,
             "length_seconds": length_seconds,
+            "words_per_second": spec_words,
             "model": self.config.model,
             "server": self.config.server,
             "prompt_version": prompts.PROMPT_VERSION,

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from sf_media import template_plan
 from sf_media.errors import MediaError
 from sf_media.formats import Format, FormatSpec, spec_for
-from sf_media.timing import estimate_seconds, narration_span, place
+from sf_media.timing import estimate_seconds, narration_span, paced, place
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +140,9 @@ class Script:
 
 
 class ScriptWriter(Protocol):
-    def write(self, topic: str, format: str, length_seconds: int) -> Script:
-        """A script for a `format` video about `topic` lasting about `length_seconds`."""
+    def write(self, topic: str, format: str, length_seconds: int, *, pace: float = 1.0) -> Script:
+        """A script for a `format` video about `topic` lasting about `length_seconds`, for a voice
+        speaking `pace` times as fast as the format's usual rate (the job's speaking rate)."""
         ...
 
 
@@ -149,8 +150,8 @@ class TemplateScriptWriter:
     """Offline writer: sentences dealt from themed templates with a seed derived from its inputs
     (same topic, format and length -> the same script, byte for byte)."""
 
-    def write(self, topic: str, format: str, length_seconds: int) -> Script:
-        spec = spec_for(format)
+    def write(self, topic: str, format: str, length_seconds: int, *, pace: float = 1.0) -> Script:
+        spec = paced(spec_for(format), pace)
         topic = " ".join(topic.split())
         if not topic:
             raise MediaError("a script needs a topic")
@@ -166,6 +167,7 @@ class TemplateScriptWriter:
             length_seconds=length_seconds,
             headings=planned.headings,
             texts=planned.texts,
+            pace=pace,
         )
 
 
@@ -180,9 +182,11 @@ def script_from_texts(
     description: str = "",
     tags: Sequence[str] = (),
     trimmable: bool = True,
+    pace: float = 1.0,
 ) -> Script:
-    """A planned script (timings estimated at the format's speech rate) from written sections."""
-    spec = spec_for(format)
+    """A planned script (timings estimated at the format's speech rate times `pace`) from written
+    sections."""
+    spec = paced(spec_for(format), pace)
     estimates = [[estimate_seconds(text, spec) for text in section] for section in texts]
     draft = Script(title, topic, spec.format, length_seconds, 0.0, (), description, tuple(tags), trimmable)
     return _assemble(draft, headings, texts, estimates)[0]

@@ -21,7 +21,7 @@ from sf_media.formats import Format, FormatSpec
 from sf_media.timing import estimate_seconds, narration_span
 
 # Planned speech as a share of what the length needs, for formats that talk continuously.
-RESERVE = 1.12
+RESERVE = 1.15
 # Share of longer sentences that get an opener ("Gently, ...", "In fact, ...").
 OPENER_SHARE = 0.3
 SECTION_SECONDS = {Format.SHORT: 20.0, Format.LONGFORM: 150.0, Format.SLEEPY: 480.0}

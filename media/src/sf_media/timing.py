@@ -1,14 +1,15 @@
 """Where each sentence sits on the video's timeline, from sentence durations alone (pure arithmetic).
 
 The same rule places the writer's estimated durations and, after text-to-speech, the real ones, so
-planned and final timings never disagree about pauses. Sentences that do not fit are dropped from the
-end: a short must stay under a minute and a sleepy video lasts exactly what was asked for.
+planned and final timings never disagree about pauses. A plan keeps every sentence; fitted to the
+real speech, continuous talk lands on the requested length (pauses adjusted, surplus sentences
+dropped, a short always under a minute) and a sleepy video lasts exactly what was asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sf_media.formats import FormatSpec
 
@@ -37,6 +38,11 @@ class Placement:
     @property
     def kept(self) -> int:
         return sum(len(section) for section in self.spans)
+
+
+def paced(spec: FormatSpec, pace: float) -> FormatSpec:
+    """The spec a writer plans with when the voice speaks `pace` times its natural rate."""
+    return spec if pace == 1.0 else replace(spec, words_per_second=spec.words_per_second * pace)
 
 
 def estimate_seconds(text: str, spec: FormatSpec) -> float:
@@ -96,10 +102,8 @@ def _fitted(
 
     # Shorts are cut at the platform's limit whoever wrote them; otherwise only trimmable scripts.
     while (trimmable and total(MIN_GAP_FACTOR) > target) or total(MIN_GAP_FACTOR) > spec.max_seconds:
-        victim = _droppable(kept)
-        if victim is None:
+        if not _drop_one(kept):
             break
-        kept[victim].pop(-2 if victim == _last_nonempty(kept) else -1)
     nominal = gaps()
     room = target - lead - speech() - tail
     factor = min(max(room / nominal, MIN_GAP_FACTOR), MAX_GAP_FACTOR) if nominal > 0 else 1.0
@@ -116,47 +120,54 @@ def _fitted(
             placed.append((cursor, cursor + durations[s][index]))
             cursor += durations[s][index]
         spans.append(tuple(placed))
-    return Placement(
-        spans=tuple(spans), duration=cursor + tail + extra_tail, indices=tuple(tuple(k) for k in kept)
-    )
+    duration = cursor + tail + extra_tail
+    if abs(duration - target) < 1e-6:
+        duration = target  # landed: no float drift past a short's limit
+    return Placement(spans=tuple(spans), duration=duration, indices=tuple(tuple(k) for k in kept))
 
 
-def _last_nonempty(kept: Sequence[Sequence[int]]) -> int:
-    return max(s for s, section in enumerate(kept) if section)
+def _drop_one(kept: list[list[int]]) -> bool:
+    """Drop the sentence the video misses least; False when only the opening sentence is left.
 
-
-def _droppable(kept: Sequence[Sequence[int]]) -> int | None:
-    """The section to drop a sentence from: the one with most sentences (the later one on a tie),
-    keeping each section's first sentence, the video's first (the hook) and its last (the outro)."""
-    last = _last_nonempty(kept)
+    First a sentence from the section with most of them (the later one on a tie), keeping every
+    section's first sentence and the video's last (the outro); then a middle section's only
+    sentence; then the outro itself. The video's first sentence (the hook) always stays.
+    """
+    filled = [s for s, section in enumerate(kept) if section]
+    first, last = filled[0], filled[-1]
     best: int | None = None
-    for s, section in enumerate(kept):
-        spare = len(section) - (2 if s == last else 1)  # pops spare the first; the last section's -2
-        if spare > 0 and (best is None or len(section) >= len(kept[best])):
+    for s in filled:
+        spare = len(kept[s]) - (2 if s == last else 1)
+        if spare > 0 and (best is None or len(kept[s]) >= len(kept[best])):
             best = s
-    return best
+    if best is not None:
+        kept[best].pop(-2 if best == last else -1)
+        return True
+    middle = [s for s in filled if s not in {first, last}]
+    if middle:
+        kept[middle[-1]].pop()
+        return True
+    if sum(len(section) for section in kept) > 1:
+        kept[last].pop()
+        return True
+    return False
 
 
 def _sequential(durations: Sequence[Sequence[float]], spec: FormatSpec, length_seconds: float) -> Placement:
-    """Talk continuously with fixed pauses; the video ends a tail after the last sentence."""
+    """A plan: talk continuously with nominal pauses, every sentence kept (a plan runs long on
+    purpose; `_fitted` later cuts it to the length and to the format's limit)."""
     lead, tail = margins(spec, length_seconds)
     cursor = lead
     spans: list[tuple[Span, ...]] = []
-    full = False
     for section in durations:
         kept: list[Span] = []
         for index, seconds in enumerate(section):
             start = cursor
             if spans or kept:
                 start += spec.section_gap_seconds if index == 0 else spec.sentence_gap_seconds
-            if start + seconds + tail > spec.max_seconds:
-                full = True
-                break
             kept.append((start, start + seconds))
             cursor = start + seconds
-        spans.append(tuple(kept))  # empty sections keep their slot, so spans align with sections
-        if full:
-            break
+        spans.append(tuple(kept))
     return Placement(spans=tuple(spans), duration=cursor + tail)
 
 

@@ -57,13 +57,15 @@ def video_options(job: JobSpec) -> VideoOptions:
     )
 
 
-def _writer_and_length(job: JobSpec, work: Path, llm: LLMConfig | None) -> tuple[ScriptWriter, int]:
+def _writer_and_length(
+    job: JobSpec, work: Path, llm: LLMConfig | None, pace: float
+) -> tuple[ScriptWriter, int]:
     """Who writes the job's script, and for how long a video."""
     value = job.params.get("length_seconds")
     given = job.params.get("script")
     if given is not None:
         writer = GivenScriptWriter(given)
-        return writer, int(value) if value is not None else writer.natural_length(job.format)
+        return writer, int(value) if value is not None else writer.natural_length(job.format, pace)
     length = int(value) if value is not None else DEFAULT_LENGTH_SECONDS[Format(job.format)]
     if llm is None:
         return TemplateScriptWriter(), length
@@ -107,8 +109,9 @@ class AudioStage:
 
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         work = ctx.workdir()
-        writer, length = _writer_and_length(job, work, self.llm)
-        script = write_script(job.topic, job.format, length, work, writer)
+        options = video_options(job)
+        writer, length = _writer_and_length(job, work, self.llm, options.speaking_rate)
+        script = write_script(job.topic, job.format, length, work, writer, options=options)
         _stop_if_cancelled(ctx, stage)
         try:
             # Speaking is nearly all of the stage's time: it maps to 0-95 %, packing to the rest.
@@ -117,7 +120,7 @@ class AudioStage:
                 work,
                 should_stop=ctx.cancelled.is_set,
                 on_progress=lambda done, note: ctx.report_progress(0.95 * done, note),
-                options=video_options(job),
+                options=options,
             )
         except MediaCancelledError as exc:
             raise StageCancelledError(str(exc)) from exc
