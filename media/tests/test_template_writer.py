@@ -6,7 +6,15 @@ import re
 
 import pytest
 from sf_media import TemplateScriptWriter
-from sf_media.templates import CALM_OPENERS, LONGFORM_HEADINGS, OPENERS, SLEEPY_HEADINGS
+from sf_media.templates import (
+    CALM_OPENERS,
+    GENERIC,
+    LONGFORM_HEADINGS,
+    OPENERS,
+    SLEEPY_HEADINGS,
+    THEMES,
+    theme_for,
+)
 
 # What the old writer drew on screen as if it were content.
 TEMPLATE_LABELS = {"The hook", "The surprising part", "Why it matters", "The basics", "Settling in"}
@@ -74,3 +82,20 @@ def test_wording_follows_the_topic() -> None:
 def test_headings_come_from_the_ordered_lists() -> None:
     assert len(set(LONGFORM_HEADINGS)) == len(LONGFORM_HEADINGS)
     assert SLEEPY_HEADINGS[-1] == "Almost asleep"
+
+
+@pytest.mark.parametrize(
+    ("topic", "theme"),
+    [
+        ("tide pools", "sea"),
+        ("rock pools", "sea"),
+        ("icebergs", "weather"),
+        ("police radios", None),
+        ("volcanoes", "land"),
+        ("the moon", "sky"),
+        ("moss", "forest"),
+        ("ancient Rome", "city"),
+    ],
+)
+def test_a_topic_picks_its_theme_by_whole_words(topic: str, theme: str | None) -> None:
+    assert theme_for(topic) is (THEMES[theme] if theme else GENERIC)

@@ -11,6 +11,7 @@ with a lower-case word, so "Gently, " + frame reads as one sentence.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -30,6 +31,7 @@ THEMES: dict[str, Theme] = {
             "sea",
             "ocean",
             "tide",
+            "pool",
             "beach",
             "coast",
             "shore",
@@ -263,6 +265,62 @@ THEMES: dict[str, Theme] = {
             "a soft pillow beneath your head",
         ),
     ),
+    "land": Theme(
+        keywords=(
+            "volcan",
+            "lava",
+            "desert",
+            "canyon",
+            "cave",
+            "rock",
+            "crystal",
+            "fossil",
+            "dinosaur",
+            "earthquake",
+            "glacier",
+            "geolog",
+            "mineral",
+            "sand dune",
+            "cliff",
+        ),
+        things=(
+            "the layers of old rock",
+            "a cooled river of lava",
+            "the glittering crystals",
+            "a fossil in the stone",
+            "the ash-grey slopes",
+            "the boulders",
+            "the deep cracks in the ground",
+            "a wide, silent crater",
+        ),
+        places=(
+            "the foot of the mountain",
+            "a quiet canyon",
+            "the rim of the crater",
+            "the mouth of a cave",
+            "the open desert",
+            "a windswept ridge",
+        ),
+        sounds=(
+            "the wind over bare rock",
+            "stones settling somewhere below",
+            "a low, distant rumble",
+            "sand shifting in the breeze",
+            "water dripping in a cave",
+        ),
+        lights=(
+            "the red glow of evening on the rocks",
+            "the last warm light on the ridge",
+            "the cool blue light of dusk",
+            "starlight over the desert",
+        ),
+        textures=(
+            "warm, rough stone",
+            "fine, dry sand",
+            "the cool air of the evening",
+            "the solid ground beneath you",
+        ),
+    ),
     "city": Theme(
         keywords=(
             "city",
@@ -427,10 +485,11 @@ PACES = ("slowly", "softly", "gently", "quietly", "easily", "little by little")
 
 
 def theme_for(topic: str) -> Theme:
-    """The theme whose keywords the topic mentions first (the generic one if none)."""
-    lowered = f" {topic.lower()} "
+    """The theme whose keywords the topic mentions (the first listed wins; the generic one if none)."""
+    lowered = topic.lower()
     for theme in THEMES.values():
-        if any(keyword in lowered for keyword in theme.keywords):
+        # At the start of a word: "ice" finds "icebergs" but not "police", "fung" finds "fungi".
+        if any(re.search(rf"\b{re.escape(keyword)}", lowered) for keyword in theme.keywords):
             return theme
     return GENERIC
 
@@ -501,7 +560,7 @@ OPENERS: tuple[str, ...] = (
     "Keep in mind that",
     "It turns out that",
     "Most people never notice that",
-    "Better still,",
+    "In practice,",
 )
 FACTS: tuple[str, ...] = (
     "{topic} can look simple from a distance, but there are many moving parts.",
@@ -549,7 +608,7 @@ FACTS: tuple[str, ...] = (
     "a visit to {place} {time} shows {topic} at its most surprising.",
     "{people} who spend time at {place} tend to see {topic} in a new light.",
     "the questions {people} ask about {topic} say a lot about {field}.",
-    "studying {thing} {time} can reveal how {topic} really behaves.",
+    "studying {thing} {time} can reveal what really drives {topic}.",
     "it takes patience to watch {thing} {time}, but {topic} rewards it.",
     "ideas from {field} help explain how {thing} and {topic} fit together.",
     "{people} once thought {topic} was simple; {field} showed otherwise.",
