@@ -70,11 +70,11 @@ def _writer_and_length(
     if llm is None:
         return TemplateScriptWriter(), length
     drafts = work / LLM_DRAFTS
-    _resume_drafts(work, drafts)
+    resume_llm_drafts(work, drafts)
     return LLMScriptWriter(llm, drafts, record_dir=work), length
 
 
-def _resume_drafts(work: Path, drafts: Path) -> None:
+def resume_llm_drafts(work: Path, drafts: Path) -> None:
     """Copy the newest earlier attempt's LLM drafts into this attempt's, so a retried stage asks the
     server only for the sections it does not have yet (attempts are siblings: <stage>/<n>/work)."""
     earlier = [
