@@ -3,7 +3,7 @@
 Run as its own process: `python fake_llm_server.py` prints `PORT <n>` once it listens on a free port.
 `POST /v1/chat/completions` answers a valid JSON script (whole, outline or one section, recognised
 from the prompt) sized from the words the prompt asks for. Faults are queued with `POST /control`
-`{"faults": ["429", "500", "garbage", "not-json", "empty", "slow", "400", "ok"]}`: each chat request
+`{"faults": ["429", "500", "garbage", "not-json", "joined", "empty", "slow", "400", "ok"]}`: each chat request
 takes the next fault ("ok": none), then requests are answered normally. `GET /control` returns the
 chat requests received so far.
 """
@@ -103,6 +103,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         if fault == "not-json":
             content = "Sure! Here is your script: {oops"
+        elif fault == "joined":  # every section's sentences run together in one string
+            whole = answer(body)
+            for section in whole.get("sections", []):
+                section["sentences"] = [" ".join(section["sentences"])]
+            content = json.dumps(whole)
         elif fault == "empty":
             content = json.dumps({"title": "A title and nothing else"})
         else:

@@ -222,3 +222,12 @@ def test_drafts_of_another_request_are_not_reused(server: FakeServer, tmp_path: 
     LLMScriptWriter(server.config(), drafts).write("the sea", "sleepy", 3600)
 
     assert len(server.received()) == 2 * first
+
+
+def test_sentences_a_model_runs_together_are_said_one_by_one(server: FakeServer, tmp_path: Path) -> None:
+    server.faults("joined")
+
+    script = LLMScriptWriter(server.config(), tmp_path / "drafts").write("tide pools", "short", 30)
+
+    assert len(script.sections[0].sentences) > 1
+    assert all(s.text.count(".") == 1 and s.text.endswith(".") for s in script.sentences())

@@ -57,6 +57,8 @@ def test_a_job_with_its_own_script_voice_rate_and_aspect(
         "speaking_rate": 1.25,
         "aspect": "1:1",
     }
+    shown = _sf(db_url, "show-job", json.loads(result.stdout)["id"])
+    assert '"script": "2 sections, 3 sentences"' in shown.stdout  # not the whole script on one line
 
 
 @pytest.mark.parametrize(

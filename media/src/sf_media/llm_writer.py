@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ from sf_media.timing import paced
 
 log = logging.getLogger(__name__)
 
+# A sentence runs to its stop and any closing quote or bracket after it, or to the end of the text.
+_SENTENCE = re.compile("\\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\\]]*(?=\\s|$)|$)")
+
 PROMPT_RECORD = "script.prompt.json"
 # Up to this many words the whole script is one request (a short, a few minutes of longform).
 WHOLE_SCRIPT_WORDS = 700
@@ -35,7 +39,8 @@ MAX_SECTIONS = 200
 # Ask for a little more than the length needs: re-timing drops what does not fit, and cannot add.
 RESERVE = 1.15
 MAX_TITLE_CHARS = 100
-MAX_SENTENCE_CHARS = 400
+# Longer answer strings are cut: a runaway model must not fill the disk or the speech engine.
+MAX_TEXT_CHARS = 4000
 MAX_TAGS = 15
 
 
@@ -53,7 +58,9 @@ class LLMScriptWriter:
         topic = " ".join(topic.split())
         if not topic:
             raise MediaError("a script needs a topic")
-        words = math.ceil(word_budget(spec, length_seconds) * RESERVE)
+        # Continuous talk is asked a little long (fitting drops the surplus); sleepy pauses stretch.
+        reserve = RESERVE if spec.speech_fraction >= 1.0 else 1.0
+        words = math.ceil(word_budget(spec, length_seconds) * reserve)
         self._open_drafts(topic, spec.format, length_seconds, spec.words_per_second)
         calls: list[dict[str, Any]] = []
         if words <= WHOLE_SCRIPT_WORDS:
@@ -202,8 +209,10 @@ def _sentences(data: dict[str, Any], where: str) -> list[str]:
     raw = data.get("sentences")
     if not isinstance(raw, list) or not raw:
         raise _bad(f"{where} needs a non-empty 'sentences' list")
-    sentences = [_text(s, f"every sentence of {where}", MAX_SENTENCE_CHARS) for s in raw]
-    return [s for s in sentences if any(c.isalnum() for c in s)]
+    texts = [_text(s, f"every sentence of {where}", MAX_TEXT_CHARS) for s in raw]
+    # Models often put two or three sentences in one string: each becomes its own caption and line.
+    sentences = [part for text in texts for part in _SENTENCE.findall(text)]
+    return [s.strip() for s in sentences if any(c.isalnum() for c in s)]
 
 
 def _without_repeats(sections: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:

@@ -34,6 +34,11 @@ class Section:
     heading: str
     sentences: tuple[Sentence, ...]
 
+    @property
+    def title(self) -> str:
+        """The section's chapter name (the same as `heading`)."""
+        return self.heading
+
 
 @dataclass(frozen=True, slots=True)
 class Script:
