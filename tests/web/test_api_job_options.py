@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 
 from tests.support.api_server import ApiServer
+from tests.web.test_api import _logged_in_browser
 
 
 def test_the_api_stores_a_markdown_script_and_the_options(api: ApiServer) -> None:
@@ -45,3 +46,34 @@ def test_the_api_refuses_bad_options_with_the_core_message(
     assert script.status_code == 400 and "at least one section" in script.json()["error"]
     assert path.status_code == 400 and "script must be a JSON script object" in path.json()["error"]
     assert web_conn.execute("SELECT count(*) FROM jobs WHERE topic = 'refused owls'").fetchone() == (0,)
+
+
+def test_the_new_job_form_takes_a_script_and_the_options(
+    api: ApiServer, web_conn: psycopg.Connection[Any]
+) -> None:
+    http, csrf = _logged_in_browser(api)
+    try:
+        form = {
+            "csrf": csrf,
+            "format": "longform",
+            "topic": "form owls",
+            "aspect": "9:16",
+            "voice": "joe",
+            "speaking_rate": "0.9",
+            "script": "## Night\nOwls fly at night.",
+        }
+        created = http.post("/jobs/new", data=form)
+        refused = http.post("/jobs/new", data={**form, "topic": "form refused", "speaking_rate": "9"})
+    finally:
+        http.close()
+
+    assert created.status_code == 303, created.text
+    row = web_conn.execute("SELECT params FROM jobs WHERE topic = 'form owls'").fetchone()
+    assert row is not None and row[0] == {
+        "script": {"title": None, "sections": [{"title": "Night", "sentences": ["Owls fly at night."]}]},
+        "voice": "joe",
+        "speaking_rate": 0.9,
+        "aspect": "9:16",
+    }
+    assert refused.status_code == 400 and "between 0.5 and 2.0" in refused.text
+    assert 'value="9"' in refused.text  # the form comes back filled in

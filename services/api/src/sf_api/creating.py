@@ -29,7 +29,7 @@ def requests_for(
     count: int,
     *,
     voice: str | None = None,
-    speaking_rate: float | None = None,
+    speaking_rate: float | str | None = None,
     aspect: str | None = None,
     script: str | dict[str, Any] | None = None,
 ) -> list[JobRequest]:
