@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from sf_media import TemplateScriptWriter, ToneSpeaker, narrate, spec_for
+from sf_media import MediaError, TemplateScriptWriter, ToneSpeaker, narrate, spec_for
 from sf_media.given_script import GivenScriptWriter
 from sf_media.timing import MAX_GAP_FACTOR
 
@@ -74,3 +74,15 @@ def test_a_given_script_keeps_every_sentence_and_stretches_its_pauses_to_the_len
     assert len(kept) == len(sentences)  # a user's own words are never dropped to fit
     assert abs(final.duration - 60) <= _tolerance(60)
     assert 30 <= natural <= 60
+
+
+@pytest.mark.parametrize(
+    ("fmt", "length", "said"),
+    [("short", 59, "a short lasts at most 59 s"), ("longform", 60, "60 s is too short for it")],
+)
+def test_a_given_script_that_cannot_fit_is_refused_not_cut(fmt: str, length: int, said: str) -> None:
+    sentences = [f"Sentence number {n} about moss growing slowly on old grey stones." for n in range(40)]
+    writer = GivenScriptWriter({"title": None, "sections": [{"title": "Moss", "sentences": sentences}]})
+
+    with pytest.raises(MediaError, match=said):
+        writer.write("moss", fmt, length)

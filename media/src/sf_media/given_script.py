@@ -12,9 +12,12 @@ import math
 from typing import Any
 
 from sf_media.errors import MediaError
-from sf_media.formats import MAX_LENGTH_SECONDS, FormatSpec, spec_for
+from sf_media.formats import FormatSpec, spec_for
 from sf_media.script import Script, script_from_texts
 from sf_media.timing import estimate_seconds, margins, paced
+
+# A requested length may be this much shorter than the script's estimated length: pauses shrink.
+SHORTEST_FIT = 0.85
 
 
 class GivenScriptWriter:
@@ -30,10 +33,23 @@ class GivenScriptWriter:
         pauses += (spec.section_gap_seconds - spec.sentence_gap_seconds) * (len(self.sections) - 1)
         talk = (speech / spec.speech_fraction) if spec.speech_fraction < 1.0 else speech + pauses
         lead, tail = margins(spec, 10_000)
-        return min(MAX_LENGTH_SECONDS[spec.format], max(10, math.ceil(lead + talk + tail)))
+        return max(10, math.ceil(lead + talk + tail))
 
     def write(self, topic: str, format: str, length_seconds: int, *, pace: float = 1.0) -> Script:
         spec: FormatSpec = spec_for(format)
+        # Refuse rather than drop the user's words: a short cannot pass its limit, and a length far
+        # below what the script takes to say would cut it.
+        natural = self.natural_length(format, pace)
+        if natural > spec.max_seconds:
+            raise MediaError(
+                f"the script takes about {natural} s to say; a {spec.format.value} lasts at most "
+                f"{spec.max_seconds:.0f} s: shorten it or choose a longer format"
+            )
+        if length_seconds < SHORTEST_FIT * natural:
+            raise MediaError(
+                f"the script takes about {natural} s to say; {length_seconds} s is too short for it "
+                "(leave the length out to fit the script)"
+            )
         title = self.title or " ".join(topic.split()) or "Untitled"
         headings = [
             name or (title if index == 0 else f"Part {index + 1}")

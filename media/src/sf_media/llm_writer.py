@@ -75,7 +75,12 @@ class LLMScriptWriter:
             outline_reply = self._answer("outline", messages, calls, "the outline")
             meta = _metadata(outline_reply, topic)
             outline = [_planned(raw, n) for n, raw in enumerate(_list(outline_reply, "sections"), start=1)]
-            per_section = max(40, round(words / len(outline)))
+            # An outline with fewer sections than asked must not turn into a few huge requests.
+            per_section = max(40, min(round(words / len(outline)), 2 * SECTION_WORDS[spec.format]))
+            if per_section * len(outline) < 0.8 * words:
+                log.warning(
+                    "the outline has %d sections; the script will be shorter than asked", len(outline)
+                )
             sections = []
             previous: list[str] = []
             for index, (title, _) in enumerate(outline):
