@@ -1,7 +1,9 @@
 """The real stage handlers: a narrated, captioned video per job, through the artifact store.
 
-- audio: script (script.md, script.json) and the spoken narration (narration.zip: one WAV per
-  sentence plus its timings), published for the later stages;
+- audio: script (script.md, script.json, metadata.json; script.prompt.json when an LLM wrote it)
+  and the spoken narration (narration.zip: one WAV per sentence plus its timings), published for
+  the later stages. The job's own script if it has one, else an LLM when SF_LLM_BASE_URL is set,
+  else the template writer; the job's voice, rate and aspect ratio reach every stage as VideoOptions;
 - visuals: captions.srt and the title-card thumbnail;
 - render: video.mp4 (H.264 + AAC, +faststart), mixed over the ambient bed for sleepy videos.
 
