@@ -155,13 +155,17 @@ def test_a_server_that_keeps_answering_garbage_is_one_clear_error(
     assert len(server.received()) == 3
 
 
-def test_a_well_formed_answer_without_sentences_is_refused_with_what_is_missing(
+def test_json_of_the_wrong_shape_is_asked_again_then_refused_with_what_is_missing(
     server: FakeServer, tmp_path: Path
 ) -> None:
     server.faults("empty")
+    script = LLMScriptWriter(server.config(), tmp_path / "drafts").write("tide pools", "short", 30)
+    assert script.sentences() and len(server.received()) == 2
 
-    with pytest.raises(LLMError, match="unusable: 'sections' must be a non-empty list"):
-        LLMScriptWriter(server.config(), tmp_path / "drafts").write("tide pools", "short", 30)
+    server.faults("empty", "empty")
+    with pytest.raises(LLMError, match="answered unusable JSON: 'sections' must be a non-empty list"):
+        LLMScriptWriter(server.config(max_retries=1), tmp_path / "other").write("tide pools", "short", 30)
+    assert not list((tmp_path / "other").glob("whole*"))  # an unusable answer is never kept as a draft
 
 
 def test_a_refused_request_is_not_retried(server: FakeServer, tmp_path: Path) -> None:

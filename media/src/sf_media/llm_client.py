@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -53,6 +53,10 @@ class LLMError(MediaError):
     """The script server could not give a usable answer."""
 
 
+class UnusableAnswerError(LLMError):
+    """An answer is JSON but not the shape asked for (says what is wrong with it)."""
+
+
 def public_url(url: str) -> str:
     """`url` without user, password, query or fragment: safe to show in errors and artifacts."""
     parts = urllib.parse.urlsplit(url)
@@ -77,12 +81,20 @@ class ChatClient:
             max_retries=0,
         )
 
-    def json_object(self, messages: Sequence[Message], purpose: str) -> dict[str, Any]:
-        """The server's answer to `messages`, parsed as one JSON object; LLMError when it never comes."""
+    def json_object(
+        self, messages: Sequence[Message], purpose: str, check: Callable[[dict[str, Any]], object]
+    ) -> dict[str, Any]:
+        """The server's answer to `messages` as one JSON object that `check` accepts (it raises
+        UnusableAnswerError otherwise); asked again while retries last, then LLMError."""
         attempts = self.config.max_retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                return self._ask(messages)
+                answer = self._ask(messages)
+                try:
+                    check(answer)
+                except UnusableAnswerError as exc:
+                    raise _Retryable(f"answered unusable JSON: {exc}") from None
+                return answer
             except _Retryable as exc:
                 if attempt == attempts:
                     raise LLMError(

@@ -9,19 +9,21 @@ asking again. The prompts sent and the model that answered are recorded in `scri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import math
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sf_media import prompts
 from sf_media.errors import MediaError
 from sf_media.formats import Format, spec_for
-from sf_media.llm_client import ChatClient, LLMConfig, LLMError, Message
+from sf_media.llm_client import ChatClient, LLMConfig, LLMError, Message, UnusableAnswerError
 from sf_media.script import Script, script_from_texts, word_budget
 from sf_media.timing import paced
 
@@ -66,15 +68,15 @@ class LLMScriptWriter:
         if words <= WHOLE_SCRIPT_WORDS:
             count = 3 if spec.format is Format.SHORT else max(1, round(words / SECTION_WORDS[spec.format]))
             messages = prompts.whole_messages(topic, spec.format, words, count)
-            whole = self._answer("whole", messages, calls, "the script")
-            meta = _metadata(whole, topic)
-            sections = [_section(raw, n) for n, raw in enumerate(_list(whole, "sections"), start=1)]
+            whole = self._answer("whole", messages, calls, "the script", _whole)
+            meta = _metadata(whole)
+            sections = _whole(whole)
         else:
             count = min(MAX_SECTIONS, max(2, round(words / SECTION_WORDS[spec.format])))
             messages = prompts.outline_messages(topic, spec.format, words, count)
-            outline_reply = self._answer("outline", messages, calls, "the outline")
-            meta = _metadata(outline_reply, topic)
-            outline = [_planned(raw, n) for n, raw in enumerate(_list(outline_reply, "sections"), start=1)]
+            outline_reply = self._answer("outline", messages, calls, "the outline", _outline)
+            meta = _metadata(outline_reply)
+            outline = _outline(outline_reply)
             # An outline with fewer sections than asked must not turn into a few huge requests.
             per_section = max(40, min(round(words / len(outline)), 2 * SECTION_WORDS[spec.format]))
             if per_section * len(outline) < 0.8 * words:
@@ -87,8 +89,10 @@ class LLMScriptWriter:
                 messages = prompts.section_messages(
                     topic, spec.format, outline, index=index, words=per_section, previous=previous[-2:]
                 )
-                reply = self._answer(f"section-{index:03d}", messages, calls, f"section {index + 1}")
-                sentences = _sentences(reply, f"section {index + 1}")
+                where = f"section {index + 1}"
+                check = functools.partial(_sentences, where=where)
+                reply = self._answer(f"section-{index:03d}", messages, calls, where, check)
+                sentences = _sentences(reply, where)
                 sections.append((title, sentences))
                 previous = sentences
         sections = _without_repeats(sections)
@@ -128,16 +132,22 @@ class LLMScriptWriter:
         marker.write_text(key + "\n", encoding="utf-8")
 
     def _answer(
-        self, name: str, messages: list[Message], calls: list[dict[str, Any]], purpose: str
+        self,
+        name: str,
+        messages: list[Message],
+        calls: list[dict[str, Any]],
+        purpose: str,
+        check: Callable[[dict[str, Any]], object],
     ) -> dict[str, Any]:
-        """A saved draft, or the server's answer (saved before it is used); checked by the caller."""
+        """A saved draft, or the server's answer once `check` accepts it (then saved, so a retried
+        stage never asks for it again, and never reuses an answer that was unusable)."""
         draft = self.drafts_dir / f"{name}.json"
         calls.append({"name": name, "messages": messages})
         if draft.is_file():
             calls[-1]["reused"] = True
             data: dict[str, Any] = json.loads(draft.read_text(encoding="utf-8"))
             return data
-        answer = self.client.json_object(messages, purpose)
+        answer = self.client.json_object(messages, purpose, check)
         partial = draft.with_suffix(".part")
         partial.write_text(json.dumps(answer, ensure_ascii=False), encoding="utf-8")
         partial.replace(draft)  # a crash mid-write never leaves a half draft to reuse
@@ -163,8 +173,8 @@ class LLMScriptWriter:
         (self.record_dir / PROMPT_RECORD).write_text(text, encoding="utf-8")
 
 
-def _bad(what: str) -> LLMError:
-    return LLMError(f"the script server's answer is unusable: {what}")
+def _bad(what: str) -> UnusableAnswerError:
+    return UnusableAnswerError(what)
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:
@@ -180,7 +190,19 @@ def _text(value: object, what: str, limit: int) -> str:
     return " ".join(value.replace("*", "").split())[:limit]
 
 
-def _metadata(data: dict[str, Any], topic: str) -> dict[str, Any]:
+def _whole(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """A whole script's sections (title and metadata checked too)."""
+    _metadata(data)
+    return [_section(raw, n) for n, raw in enumerate(_list(data, "sections"), start=1)]
+
+
+def _outline(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """An outline's (title, plan) pairs (title and metadata checked too)."""
+    _metadata(data)
+    return [_planned(raw, n) for n, raw in enumerate(_list(data, "sections"), start=1)]
+
+
+def _metadata(data: dict[str, Any]) -> dict[str, Any]:
     title = _text(data.get("title"), "'title'", MAX_TITLE_CHARS)
     description = data.get("description")
     description = " ".join(description.split()) if isinstance(description, str) else ""
