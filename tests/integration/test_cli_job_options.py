@@ -124,3 +124,15 @@ def test_a_bad_option_in_a_batch_file_names_its_line(
     _one_line_error(_sf(db_url, "new-job", "--from-file", str(batch)), 2, "line 3", "aspect '4:3'")
 
     assert _params(conn) == []
+
+
+def test_per_job_options_with_a_batch_file_are_refused_not_ignored(
+    conn: psycopg.Connection[Any], db_url: str, tmp_path: Path
+) -> None:
+    batch = tmp_path / "jobs.csv"
+    batch.write_text("format,topic\nshort,owls\n", encoding="utf-8")
+
+    result = _sf(db_url, "new-job", "--from-file", str(batch), "--aspect", "1:1", "--voice", "joe")
+
+    _one_line_error(result, 2, "--voice, --aspect cannot be combined with --from-file")
+    assert _params(conn) == []

@@ -78,6 +78,11 @@ def new_job(
     from sf_cli.creating import create_jobs, shutdown_tracing
 
     if from_file is not None:
+        given = [name for name, value in _per_job_options(script, voice, rate, aspect) if value is not None]
+        if given:
+            raise InvalidInputError(
+                f"{', '.join(given)} cannot be combined with --from-file: give them per line in the file"
+            )
         requests = read_job_file(from_file)
     else:
         topic = validate_topic(topic, label="--topic")
@@ -103,6 +108,10 @@ def new_job(
     else:
         for job_id in ids:
             typer.echo(str(job_id))
+
+
+def _per_job_options(*values: object) -> list[tuple[str, object]]:
+    return list(zip(("--script", "--voice", "--rate", "--aspect"), values, strict=True))
 
 
 @app.command("list-jobs")
