@@ -63,3 +63,16 @@ def test_a_short_has_no_chapters_and_a_long_title_is_clipped_to_youtubes_limit()
     assert "Chapters:" not in metadata["description"]
     assert len(metadata["title"]) <= MAX_TITLE and metadata["title"].endswith("…")
     assert "shorts" in metadata["tags"]
+
+
+def test_a_writers_own_description_and_tags_are_used() -> None:
+    script = replace(
+        TemplateScriptWriter().write("tide pools", "short", 45),
+        description="Tiny worlds between the tides.",
+        tags=("Rock Pools", "marine life"),
+    )
+
+    metadata = publishing_metadata(script)
+
+    assert metadata["description"] == "Tiny worlds between the tides."
+    assert metadata["tags"][:3] == ["tide pools", "rock pools", "marine life"]

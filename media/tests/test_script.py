@@ -2,8 +2,7 @@ import itertools
 
 import pytest
 from sf_media import MediaError, Script, TemplateScriptWriter, spec_for
-from sf_media.script import estimate_seconds
-from sf_media.timing import margins
+from sf_media.timing import estimate_seconds, margins
 
 
 def _gaps(script: Script) -> list[float]:
@@ -36,8 +35,8 @@ def test_planned_speech_and_pauses_add_up_to_roughly_the_requested_length(fmt: s
     assert all(gap >= spec.sentence_gap_seconds - 1e-9 for gap in _gaps(script))
     speech = sum(s.end - s.start for s in sentences)
     assert lead + speech + sum(_gaps(script)) + tail == pytest.approx(script.duration)
-    assert abs(script.duration - length) <= 0.15 * length
-    assert script.duration <= spec.max_seconds
+    # Planned a little long on purpose: fitting to the real speech drops the surplus.
+    assert length <= script.duration <= 1.25 * length
 
 
 def test_a_sleepy_script_lasts_exactly_the_requested_length_with_long_pauses() -> None:
@@ -69,9 +68,9 @@ def test_retiming_follows_measured_speech_and_drops_what_no_longer_fits_a_short(
     assert final.duration < 60
     assert 0 < len(final.sentences()) < len(planned.sentences())
     assert all(s.end - s.start == pytest.approx(10.0) for s in final.sentences())
-    assert [s.text for s in final.sentences()] == [s.text for s in planned.sentences()][
-        : len(final.sentences())
-    ]
+    kept, said = [s.text for s in final.sentences()], [s.text for s in planned.sentences()]
+    assert kept[0] == said[0] and kept[-1] == said[-1]  # the hook and the outro stay
+    assert all(text in said for text in kept)
 
 
 def test_json_round_trips_with_sentence_timings() -> None:

@@ -43,9 +43,7 @@ def shutdown_tracing() -> None:
 
 def _plain_insert(conn: Connection) -> Traced:
     def insert(request: JobRequest) -> uuid.UUID:
-        return create_job(
-            conn, fmt=request.format, topic=request.topic, length_seconds=request.length_seconds
-        )
+        return create_job(conn, fmt=request.format, topic=request.topic, **request.choices())
 
     return insert
 

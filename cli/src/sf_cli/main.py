@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sleepy_factory.errors import InvalidInputError, ShutdownRequested, SleepyFactoryError
-from sleepy_factory.job_input import DEFAULT_TOPIC, validate_length, validate_topic
+from sleepy_factory.job_input import (
+    DEFAULT_TOPIC,
+    validate_aspect,
+    validate_length,
+    validate_rate,
+    validate_topic,
+    validate_voice,
+)
 from sleepy_factory.pipeline import ALL_STAGES, Format, Status
 
 from sf_cli.app import JsonFlag, Stage, app, database
@@ -41,27 +48,56 @@ def new_job(
         ),
     ] = None,
     count: Annotated[int, typer.Option(min=1, max=100_000, help="Create this many identical jobs.")] = 1,
+    script: Annotated[
+        Path | None,
+        typer.Option(
+            "--script",
+            help="Narrate this script: Markdown (# title, ## sections) or JSON (sections of sentences).",
+        ),
+    ] = None,
+    voice: Annotated[str | None, typer.Option(help="Speech voice, e.g. en_US-joe-medium.")] = None,
+    rate: Annotated[
+        str | None, typer.Option(help="Speaking rate, 0.5-2.0 times the voice's natural pace.")
+    ] = None,
+    aspect: Annotated[str | None, typer.Option(help="Aspect ratio: 9:16, 16:9 or 1:1.")] = None,
     from_file: Annotated[
         Path | None,
         typer.Option(
             "--from-file",
-            help="Create one job per line of a .csv (format,topic,length_seconds) or .jsonl file.",
+            help="Create one job per line of a .csv (format,topic,length_seconds,voice,speaking_rate,"
+            "aspect,script) or .jsonl file.",
         ),
     ] = None,
     json: JsonFlag = False,
 ) -> None:
     """Create jobs; prints each id. Starts each job's trace when tracing is configured."""
     from sleepy_factory.job_files import JobRequest, read_job_file
+    from sleepy_factory.script_input import read_script_file
 
     from sf_cli import render
     from sf_cli.creating import create_jobs, shutdown_tracing
 
     if from_file is not None:
+        given = [name for name, value in _per_job_options(script, voice, rate, aspect) if value is not None]
+        if given:
+            raise InvalidInputError(
+                f"{', '.join(given)} cannot be combined with --from-file: give them per line in the file"
+            )
         requests = read_job_file(from_file)
     else:
         topic = validate_topic(topic, label="--topic")
-        validate_length(format, length_seconds, label="--length-seconds")
-        requests = [JobRequest(format=format, topic=topic, length_seconds=length_seconds)] * count
+        request = JobRequest(
+            format=format,
+            topic=topic,
+            length_seconds=validate_length(format, length_seconds, label="--length-seconds")
+            if length_seconds is not None
+            else None,
+            voice=validate_voice(voice, label="--voice"),
+            speaking_rate=validate_rate(rate, label="--rate"),
+            aspect=validate_aspect(aspect, label="--aspect"),
+            script=read_script_file(script) if script is not None else None,
+        )
+        requests = [request] * count
     try:
         with database() as conn:
             ids = create_jobs(conn, requests, progress=len(requests) > 1 and not json)
@@ -72,6 +108,10 @@ def new_job(
     else:
         for job_id in ids:
             typer.echo(str(job_id))
+
+
+def _per_job_options(*values: object) -> list[tuple[str, object]]:
+    return list(zip(("--script", "--voice", "--rate", "--aspect"), values, strict=True))
 
 
 @app.command("list-jobs")

@@ -75,12 +75,22 @@ def job_line(job: JobSummary) -> str:
     return f"{job.id}  {job.format:<8}  {topic:<{TOPIC_WIDTH}}  {stages} attempts={job.attempts}"
 
 
+def _params_summary(params: dict[str, Any]) -> dict[str, Any]:
+    """Params for one line: a user's own script (up to 200,000 characters) as its size only."""
+    script = params.get("script")
+    if not isinstance(script, dict):
+        return params
+    sections = script.get("sections") or []
+    sentences = sum(len(section.get("sentences") or []) for section in sections)
+    return {**params, "script": f"{len(sections)} sections, {sentences} sentences"}
+
+
 def job_detail_text(job: JobSummary) -> str:
     lines = [
         f"job        {job.id}",
         f"format     {job.format}",
         f"topic      {safe_text(job.topic, 200)}",
-        f"params     {json.dumps(job.params)}",
+        f"params     {json.dumps(_params_summary(job.params), ensure_ascii=False)}",
         f"created    {job.created_at.isoformat(timespec='seconds')}",
         f"attempts   {job.attempts}",
         "",

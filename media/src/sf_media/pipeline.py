@@ -90,10 +90,19 @@ class VideoResult:
 
 
 def write_script(
-    topic: str, format: str, length_seconds: int, out_dir: Path, writer: ScriptWriter | None = None
+    topic: str,
+    format: str,
+    length_seconds: int,
+    out_dir: Path,
+    writer: ScriptWriter | None = None,
+    *,
+    options: VideoOptions | None = None,
 ) -> Script:
-    """The planned script (estimated timings), also saved as script.plan.json/.md for review."""
-    script = (writer or TemplateScriptWriter()).write(topic, format, length_seconds)
+    """The planned script (estimated timings), also saved as script.plan.json/.md for review.
+
+    The writer plans for the job's speaking rate, so a faster voice gets more words to say."""
+    pace = (options or VideoOptions()).speaking_rate
+    script = (writer or TemplateScriptWriter()).write(topic, format, length_seconds, pace=pace)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "script.plan.json").write_text(script.to_json(), encoding="utf-8")
     (out_dir / "script.plan.md").write_text(script.to_markdown(), encoding="utf-8")
@@ -125,11 +134,10 @@ def narrate(
             on_progress(done / max(len(texts), 1), f"spoke {done} of {len(texts)} sentences")
 
     utterances = speaker.speak_many(texts, out_dir / SPEECH_DIR, should_stop, spoken)
-    final = script.retimed([u.seconds for u in utterances])
-    kept = len(final.sentences())
-    if kept < len(utterances):
-        log.info("dropped %d sentences that did not fit %s", len(utterances) - kept, script.format.value)
-    narration = Narration(out_dir, final, tuple(utterances[:kept]))
+    final, kept = script.fitted([u.seconds for u in utterances])
+    if len(kept) < len(utterances):
+        log.info("dropped %d sentences that did not fit %s", len(utterances) - len(kept), script.format.value)
+    narration = Narration(out_dir, final, tuple(utterances[index] for index in kept))
     (out_dir / "script.json").write_text(final.to_json(), encoding="utf-8")
     (out_dir / "script.md").write_text(final.to_markdown(), encoding="utf-8")
     narration.save()
@@ -200,7 +208,7 @@ def make_video(
     options: VideoOptions | None = None,
 ) -> VideoResult:
     """Every stage in one call: script, speech, captions, video."""
-    script = write_script(topic, format, length_seconds, out_dir, writer)
+    script = write_script(topic, format, length_seconds, out_dir, writer, options=options)
     narration = narrate(script, out_dir, speaker, options=options)
     visuals = prepare_visuals(narration, out_dir, options)
     return VideoResult(narration, visuals, render(narration, out_dir, options=options))

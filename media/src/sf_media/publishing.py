@@ -26,7 +26,8 @@ FORMAT_TAGS: dict[Format, tuple[str, ...]] = {
 
 def publishing_metadata(script: Script) -> dict[str, Any]:
     chapters = _chapters(script)
-    opening = " ".join(s.text for s in script.sentences()[:OPENING_SENTENCES])
+    # A writer's own description (an LLM's) when it gave one, else the opening lines.
+    opening = script.description or " ".join(s.text for s in script.sentences()[:OPENING_SENTENCES])
     description = opening
     if chapters:
         listing = "\n".join(f"{chapter['at']} {chapter['title']}" for chapter in chapters)
@@ -62,7 +63,7 @@ def _chapters(script: Script) -> list[dict[str, str]]:
 def _tags(script: Script) -> list[str]:
     tags: list[str] = []
     used = 0
-    for tag in (script.topic, *FORMAT_TAGS[script.format]):
+    for tag in (script.topic, *script.tags, *FORMAT_TAGS[script.format]):
         cleaned = tag.strip().lower()
         if cleaned and cleaned not in tags and used + len(cleaned) <= MAX_TAGS_CHARS:
             tags.append(cleaned)

@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     s3_part_size: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3)
     # Stage handlers: "media" makes real videos, "sim" the simulated stand-ins (tests, benchmarks).
     handlers: Literal["media", "sim"] = "media"
+    # --- The script writer: an OpenAI-compatible chat-completions server (Ollama, llama.cpp, vLLM,
+    # LM Studio, OpenAI). Unset SF_LLM_BASE_URL: the offline template writer. e.g.
+    # http://localhost:11434/v1 (Ollama); the key is a secret, never logged or stored with the job.
+    llm_base_url: str | None = None
+    llm_model: str = "llama3.1"
+    llm_api_key: SecretStr | None = None
+    # Seconds one request may take (a long section on a CPU-only server is slow), and its retries.
+    llm_timeout: float = Field(default=120.0, gt=0, le=3_600)
+    llm_temperature: float = Field(default=0.7, ge=0, le=2)
+    llm_max_retries: int = Field(default=3, ge=0, le=10)
     health_file: Path = DEFAULT_HEALTH_FILE
     health_max_age: float = Field(default=DEFAULT_HEALTH_MAX_AGE, gt=0, le=MAX_HEALTH_MAX_AGE)
     log_format: Literal["auto", "text", "json"] = "auto"
@@ -148,7 +158,22 @@ class Settings(BaseSettings):
             raise ValueError('expected a JSON object such as {"position": "middle"}')
         return None if value == "" else value
 
-    @field_validator("artifact_url", "s3_endpoint_url", "s3_region", "scratch_dir", mode="before")
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL, e.g. http://localhost:11434/v1")
+        return value
+
+    @field_validator(
+        "artifact_url",
+        "s3_endpoint_url",
+        "s3_region",
+        "scratch_dir",
+        "llm_base_url",
+        "llm_api_key",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -189,7 +214,7 @@ def _describe(exc: ValidationError) -> str:
     variable = "DATABASE_URL" if field == "DATABASE_URL" else f"SF_{field.upper()}"
     given = first.get("input")
     # Never echo a URL that may carry credentials (user:password@...).
-    secret = variable in {"DATABASE_URL", "SF_LISTEN_DATABASE_URL"} or "@" in str(given)
+    secret = variable in {"DATABASE_URL", "SF_LISTEN_DATABASE_URL", "SF_LLM_API_KEY"} or "@" in str(given)
     shown = "" if secret or given is None else f" (got {given!r})"
     return f"invalid setting {variable}{shown}: {first['msg']}"
 

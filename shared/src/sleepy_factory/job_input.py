@@ -7,10 +7,13 @@ broken video. Non-ASCII letters, emoji and punctuation are ordinary input.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from typing import Any
 
 from sleepy_factory.errors import InvalidInputError
 from sleepy_factory.pipeline import DEFAULT_LENGTH_SECONDS, MAX_LENGTH_SECONDS, MIN_LENGTH_SECONDS, Format
+from sleepy_factory.script_input import validate_script
 
 DEFAULT_TOPIC = "tide pools"
 
@@ -69,3 +72,73 @@ def validate_format(fmt: object, *, label: str = "format") -> Format:
     except ValueError:
         choices = ", ".join(f.value for f in Format)
         raise InvalidInputError(f"{label} {str(fmt)[:40]!r} is not one of {choices}") from None
+
+
+# Per-job picture and voice choices. The media library has its own copy of these (the core must not
+# import it); tests/unit/test_media_options_agree.py keeps the two in step.
+ASPECT_RATIOS = ("9:16", "16:9", "1:1")
+MIN_SPEAKING_RATE = 0.5
+MAX_SPEAKING_RATE = 2.0
+MAX_VOICE_CHARS = 80
+# Voice names as speech engines spell them (en_US-joe-medium): the worker checks it is installed.
+_VOICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+def validate_aspect(aspect: object, *, label: str = "aspect") -> str | None:
+    if aspect is None:
+        return None
+    if aspect not in ASPECT_RATIOS:
+        raise InvalidInputError(f"{label} {str(aspect)[:20]!r} is not one of {', '.join(ASPECT_RATIOS)}")
+    return str(aspect)
+
+
+def validate_rate(rate: object, *, label: str = "speaking_rate") -> float | None:
+    """A speaking rate as a multiple of the voice's natural pace (None: the voice's own)."""
+    if rate is None:
+        return None
+    try:
+        if isinstance(rate, bool) or not isinstance(rate, int | float | str):
+            raise ValueError
+        value = float(rate)
+    except ValueError:
+        raise InvalidInputError(f"{label} must be a number, got {str(rate)[:20]!r}") from None
+    if not MIN_SPEAKING_RATE <= value <= MAX_SPEAKING_RATE:  # NaN fails this too
+        raise InvalidInputError(
+            f"{label} must be between {MIN_SPEAKING_RATE} and {MAX_SPEAKING_RATE}, got {str(rate)[:20]}"
+        )
+    return value
+
+
+def validate_voice(voice: object, *, label: str = "voice") -> str | None:
+    if voice is None:
+        return None
+    if not isinstance(voice, str) or not _VOICE_NAME.match(voice) or len(voice) > MAX_VOICE_CHARS:
+        raise InvalidInputError(f"{label} {str(voice)[:40]!r} is not a voice name (like en_US-joe-medium)")
+    return voice
+
+
+def job_params(
+    fmt: Format,
+    length_seconds: object = None,
+    *,
+    voice: object = None,
+    speaking_rate: object = None,
+    aspect: object = None,
+    script: object = None,
+) -> dict[str, Any]:
+    """A job's params as stored: every choice validated, unset ones left out.
+
+    With a script of its own and no length, the video lasts as long as the script takes to say.
+    """
+    params: dict[str, Any] = {}
+    if script is not None:
+        params["script"] = validate_script(script)
+    if length_seconds is not None or script is None:
+        params["length_seconds"] = validate_length(fmt, length_seconds)
+    chosen = {
+        "voice": validate_voice(voice),
+        "speaking_rate": validate_rate(speaking_rate),
+        "aspect": validate_aspect(aspect),
+    }
+    params.update({key: value for key, value in chosen.items() if value is not None})
+    return params

@@ -11,7 +11,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from sleepy_factory.errors import InvalidInputError, JobNotFoundError
-from sleepy_factory.job_input import validate_format, validate_length, validate_topic
+from sleepy_factory.job_input import job_params, validate_format, validate_topic
 from sleepy_factory.pipeline import Format, Status, stages_for
 from sleepy_factory.queue.records import Connection
 
@@ -185,14 +185,20 @@ def create_job(
     topic: str,
     length_seconds: int | None = None,
     trace_context: dict[str, str] | None = None,
+    voice: str | None = None,
+    speaking_rate: float | None = None,
+    aspect: str | None = None,
+    script: dict[str, Any] | None = None,
 ) -> uuid.UUID:
     """Insert a job with all its stages NEW; the orchestrator takes it from there.
 
-    Refuses (InvalidInputError, nothing stored) a topic or length outside `job_input`'s limits, so
-    every caller gets the same rules as `sf new-job`.
+    Refuses (InvalidInputError, nothing stored) a topic, length, voice, rate, aspect ratio or script
+    outside `job_input`'s limits, so every caller gets the same rules as `sf new-job`.
     """
     fmt = validate_format(fmt)
-    params = {"length_seconds": validate_length(fmt, length_seconds)}
+    params = job_params(
+        fmt, length_seconds, voice=voice, speaking_rate=speaking_rate, aspect=aspect, script=script
+    )
     rows = conn.execute(
         INSERT_JOB,
         {

@@ -19,8 +19,8 @@ def create_traced_job(conn: Connection, tracer: Tracer, request: JobRequest) -> 
             conn,
             fmt=request.format,
             topic=request.topic,
-            length_seconds=request.length_seconds,
             trace_context=carrier_of(span),
+            **request.choices(),
         )
         span.set_attribute(JOB_ID, str(job_id))
     return job_id

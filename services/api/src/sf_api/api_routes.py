@@ -60,7 +60,16 @@ def list_jobs(
 @router.post("/jobs", response_model=CreatedJobs, status_code=201, dependencies=Write)
 def create_jobs(body: NewJob, db: Db) -> CreatedJobs:
     """Create jobs (same validation and limits as `sf new-job`)."""
-    requests = creating.requests_for(body.format, body.topic, body.length_seconds, body.count)
+    requests = creating.requests_for(
+        body.format,
+        body.topic,
+        body.length_seconds,
+        body.count,
+        voice=body.voice,
+        speaking_rate=body.speaking_rate,
+        aspect=body.aspect,
+        script=body.script,
+    )
     return CreatedJobs(ids=creating.create_jobs(db, requests))
 
 

@@ -7,12 +7,14 @@ import tempfile
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sleepy_factory.errors import InvalidInputError
 from sleepy_factory.job_files import JobRequest, read_job_file
-from sleepy_factory.job_input import DEFAULT_TOPIC, validate_length, validate_topic
+from sleepy_factory.job_input import DEFAULT_TOPIC, job_params, validate_topic
 from sleepy_factory.pipeline import Format
 from sleepy_factory.queue.records import Connection
+from sleepy_factory.script_input import parse_markdown
 from sleepy_factory.traced_jobs import create_traced_job
 from sleepy_factory.tracing import tracer_for
 
@@ -20,13 +22,30 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOAD_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 
 
-def requests_for(fmt: Format, topic: str | None, length_seconds: int | None, count: int) -> list[JobRequest]:
+def requests_for(
+    fmt: Format,
+    topic: str | None,
+    length_seconds: int | None,
+    count: int,
+    *,
+    voice: str | None = None,
+    speaking_rate: float | str | None = None,
+    aspect: str | None = None,
+    script: str | dict[str, Any] | None = None,
+) -> list[JobRequest]:
+    parsed = parse_markdown(script) if isinstance(script, str) else script
+    params = job_params(
+        fmt, length_seconds, voice=voice, speaking_rate=speaking_rate, aspect=aspect, script=parsed
+    )
     request = JobRequest(
         format=fmt,
         topic=validate_topic(DEFAULT_TOPIC if topic is None else topic),
         length_seconds=length_seconds,
+        voice=params.get("voice"),
+        speaking_rate=params.get("speaking_rate"),
+        aspect=params.get("aspect"),
+        script=params.get("script"),
     )
-    validate_length(fmt, length_seconds)
     return [request] * count
 
 
@@ -41,7 +60,7 @@ def requests_from_upload(filename: str, content: bytes) -> list[JobRequest]:
         path = Path(scratch) / f"upload{suffix}"
         path.write_bytes(content)
         try:
-            return read_job_file(path)
+            return read_job_file(path, script_files=False)
         except InvalidInputError as exc:  # name the user's file, not our scratch copy
             raise InvalidInputError(str(exc).replace(str(path), Path(filename).name)) from None
 

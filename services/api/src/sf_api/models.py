@@ -16,12 +16,17 @@ from sleepy_factory.status import FactoryStatus
 
 
 class NewJob(BaseModel):
-    """Same rules as `sf new-job`: the core validates topic and length."""
+    """Same rules as `sf new-job`: the core validates topic, length, voice, rate, aspect and script."""
 
     format: Format = Format.SHORT
     topic: str | None = None
     length_seconds: int | None = None
     count: int = Field(default=1, ge=1, le=1000)
+    voice: str | None = None
+    speaking_rate: float | None = None
+    aspect: str | None = None
+    # The user's own script: Markdown text, or a JSON object of sections (as `sf new-job --script`).
+    script: str | dict[str, Any] | None = None
 
 
 class CreatedJobs(BaseModel):

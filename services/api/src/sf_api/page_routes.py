@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sleepy_factory.browse import page_of_jobs
 from sleepy_factory.errors import InvalidInputError, SleepyFactoryError
-from sleepy_factory.job_input import MAX_TOPIC_CHARS
+from sleepy_factory.job_input import ASPECT_RATIOS, MAX_TOPIC_CHARS
 from sleepy_factory.jobs import cancel_job, retry_job
 from sleepy_factory.pipeline import FORMATS, MAX_LENGTH_SECONDS, STATUSES, Format, Status
 from sleepy_factory.queue.records import Connection
@@ -139,17 +139,37 @@ async def new_job(
     topic: Annotated[str, Form()] = "",
     length_seconds: Annotated[str, Form()] = "",
     count: Annotated[str, Form()] = "1",
+    aspect: Annotated[str, Form()] = "",
+    voice: Annotated[str, Form()] = "",
+    speaking_rate: Annotated[str, Form()] = "",
+    script: Annotated[str, Form()] = "",
     file: UploadFile | None = None,
 ) -> Response:
     svc.guard.check_write(request, csrf)
-    form = {"format": format, "topic": topic, "length_seconds": length_seconds, "count": count}
+    form = {
+        "format": format,
+        "topic": topic,
+        "length_seconds": length_seconds,
+        "count": count,
+        "aspect": aspect,
+        "voice": voice,
+        "speaking_rate": speaking_rate,
+        "script": script,
+    }
     try:
         if file is not None and file.filename:
             content = await file.read(creating.MAX_UPLOAD_BYTES + 1)
             requests = creating.requests_from_upload(file.filename, content)
         else:
             requests = creating.requests_for(
-                _format(format), topic, _whole(length_seconds, "length"), _whole(count, "count") or 1
+                _format(format),
+                topic,
+                _whole(length_seconds, "length"),
+                _whole(count, "count") or 1,
+                aspect=aspect or None,
+                voice=voice.strip() or None,
+                speaking_rate=speaking_rate.strip() or None,
+                script=script if script.strip() else None,
             )
         with svc.pool.connection() as conn:
             ids = creating.create_jobs(conn, requests)
@@ -260,6 +280,7 @@ def _new_job_page(
         error=error,
         form=form or {"format": "short", "topic": "", "length_seconds": "", "count": "1"},
         formats=FORMATS,
+        aspects=ASPECT_RATIOS,
         limits={f.value: MAX_LENGTH_SECONDS[f] for f in Format},
         max_topic=MAX_TOPIC_CHARS,
     )

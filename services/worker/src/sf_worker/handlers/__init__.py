@@ -17,10 +17,10 @@ def handler_for(stage: str, settings: Settings) -> StageHandler:
             artifact_bytes=settings.sim_artifact_bytes,
         )
     # Imported only here: the media stack (PyAV, Pillow, numpy) is heavy and sim runs never need it.
-    from sf_worker.handlers.media_stages import AudioStage, RenderStage, VisualsStage
+    from sf_worker.handlers.media_stages import AudioStage, RenderStage, VisualsStage, llm_config
 
     stages: dict[str, StageHandler] = {
-        "audio": AudioStage(),
+        "audio": AudioStage(llm_config(settings)),
         "visuals": VisualsStage(settings.caption_style),
         "render": RenderStage(settings.caption_style),
     }

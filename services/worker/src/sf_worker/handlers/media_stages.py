@@ -1,7 +1,9 @@
 """The real stage handlers: a narrated, captioned video per job, through the artifact store.
 
-- audio: script (script.md, script.json) and the spoken narration (narration.zip: one WAV per
-  sentence plus its timings), published for the later stages;
+- audio: script (script.md, script.json, metadata.json; script.prompt.json when an LLM wrote it)
+  and the spoken narration (narration.zip: one WAV per sentence plus its timings), published for
+  the later stages. The job's own script if it has one, else an LLM when SF_LLM_BASE_URL is set,
+  else the template writer; the job's voice, rate and aspect ratio reach every stage as VideoOptions;
 - visuals: captions.srt and captions.vtt (the cues burned into the picture) and the title-card thumbnail;
 - render: video.mp4 (H.264 + AAC, +faststart), mixed over the ambient bed for sleepy videos.
 
@@ -11,25 +13,85 @@ processes or machines that share the artifact store.
 
 from __future__ import annotations
 
+import shutil
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sf_media import Narration, VideoOptions, narrate, prepare_visuals, render, write_script
 from sf_media.caption_style import parse_overrides
 from sf_media.errors import MediaCancelledError, MediaError
+from sf_media.given_script import GivenScriptWriter
+from sf_media.llm_client import LLMConfig
+from sf_media.llm_writer import PROMPT_RECORD, LLMScriptWriter
 from sf_media.publishing import metadata_json
+from sf_media.script import ScriptWriter, TemplateScriptWriter
+from sleepy_factory.config import Settings
 from sleepy_factory.errors import ConfigError
 from sleepy_factory.handlers import StageCancelledError, StageContext
 from sleepy_factory.pipeline import DEFAULT_LENGTH_SECONDS, Format
 from sleepy_factory.queue import JobSpec
 
 NARRATION_ARCHIVE = "narration.zip"
+LLM_DRAFTS = "llm-drafts"
 
 
-def _length(job: JobSpec) -> int:
+def llm_config(settings: Settings) -> LLMConfig | None:
+    """The script server from SF_LLM_*; None (the template writer) when SF_LLM_BASE_URL is unset."""
+    if settings.llm_base_url is None:
+        return None
+    key = settings.llm_api_key
+    return LLMConfig(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=key.get_secret_value() if key is not None else None,
+        timeout=settings.llm_timeout,
+        temperature=settings.llm_temperature,
+        max_retries=settings.llm_max_retries,
+    )
+
+
+def video_options(job: JobSpec, base: VideoOptions | None = None) -> VideoOptions:
+    """The job's own aspect ratio, voice and speaking rate (validated when the job was created), over
+    the worker-wide options (the caption style from SF_CAPTION_STYLE)."""
+    rate = job.params.get("speaking_rate")
+    return replace(
+        base or VideoOptions(),
+        aspect=job.params.get("aspect"),
+        voice=job.params.get("voice"),
+        speaking_rate=float(rate) if rate is not None else 1.0,
+    )
+
+
+def _writer_and_length(
+    job: JobSpec, work: Path, llm: LLMConfig | None, pace: float
+) -> tuple[ScriptWriter, int]:
+    """Who writes the job's script, and for how long a video."""
     value = job.params.get("length_seconds")
-    return int(value) if value is not None else DEFAULT_LENGTH_SECONDS[Format(job.format)]
+    given = job.params.get("script")
+    if given is not None:
+        writer = GivenScriptWriter(given)
+        return writer, int(value) if value is not None else writer.natural_length(job.format, pace)
+    length = int(value) if value is not None else DEFAULT_LENGTH_SECONDS[Format(job.format)]
+    if llm is None:
+        return TemplateScriptWriter(), length
+    drafts = work / LLM_DRAFTS
+    resume_llm_drafts(work, drafts)
+    return LLMScriptWriter(llm, drafts, record_dir=work), length
+
+
+def resume_llm_drafts(work: Path, drafts: Path) -> None:
+    """Copy the newest earlier attempt's LLM drafts into this attempt's, so a retried stage asks the
+    server only for the sections it does not have yet (attempts are siblings: <stage>/<n>/work)."""
+    earlier = [
+        path / work.name / LLM_DRAFTS
+        for path in work.parent.parent.iterdir()
+        if path.name.isdigit() and path != work.parent and (path / work.name / LLM_DRAFTS).is_dir()
+    ]
+    if earlier and not drafts.exists():
+        newest = max(earlier, key=lambda path: int(path.parent.parent.name))
+        shutil.copytree(newest, drafts)
 
 
 def _stop_if_cancelled(ctx: StageContext, stage: str) -> None:
@@ -49,9 +111,14 @@ def _narration(ctx: StageContext) -> Narration:
 
 
 class AudioStage:
+    def __init__(self, llm: LLMConfig | None = None) -> None:
+        self.llm = llm
+
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         work = ctx.workdir()
-        script = write_script(job.topic, job.format, _length(job), work)
+        options = video_options(job)
+        writer, length = _writer_and_length(job, work, self.llm, options.speaking_rate)
+        script = write_script(job.topic, job.format, length, work, writer, options=options)
         _stop_if_cancelled(ctx, stage)
         try:
             # Speaking is nearly all of the stage's time: it maps to 0-95 %, packing to the rest.
@@ -60,6 +127,7 @@ class AudioStage:
                 work,
                 should_stop=ctx.cancelled.is_set,
                 on_progress=lambda done, note: ctx.report_progress(0.95 * done, note),
+                options=options,
             )
         except MediaCancelledError as exc:
             raise StageCancelledError(str(exc)) from exc
@@ -78,7 +146,9 @@ class AudioStage:
         ctx.publish("metadata", metadata)
         ctx.publish("script_json", work / "script.json", timing)
         ctx.publish("narration", archive, timing)
-        return {"title": final.title, **timing}
+        if (work / PROMPT_RECORD).is_file():  # the prompts and model an LLM wrote the script with
+            ctx.publish("script_prompt", work / PROMPT_RECORD)
+        return {"title": final.title, "writer": type(writer).__name__, **timing}
 
 
 def _options(caption_style: str | None) -> VideoOptions:
@@ -93,9 +163,12 @@ class VisualsStage:
     def __init__(self, caption_style: str | None = None) -> None:
         self._options = _options(caption_style)
 
+    def _options_for(self, job: JobSpec) -> VideoOptions:
+        return video_options(job, self._options)
+
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         narration = _narration(ctx)
-        visuals = prepare_visuals(narration, ctx.workdir() / "visuals", self._options)
+        visuals = prepare_visuals(narration, ctx.workdir() / "visuals", self._options_for(job))
         ctx.publish("captions", visuals.captions)
         if visuals.captions_vtt is not None:
             ctx.publish("captions_vtt", visuals.captions_vtt)
@@ -107,6 +180,9 @@ class RenderStage:
     def __init__(self, caption_style: str | None = None) -> None:
         self._options = _options(caption_style)
 
+    def _options_for(self, job: JobSpec) -> VideoOptions:
+        return video_options(job, self._options)
+
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         narration = _narration(ctx)
         _stop_if_cancelled(ctx, stage)
@@ -116,7 +192,7 @@ class RenderStage:
                 ctx.workdir() / "render",
                 should_stop=ctx.cancelled.is_set,
                 on_progress=ctx.report_progress,
-                options=self._options,
+                options=self._options_for(job),
             )
         except MediaCancelledError as exc:
             raise StageCancelledError(str(exc)) from exc
