@@ -1,6 +1,7 @@
 """Batched completion: handler threads hand finished runs to one thread that completes them in a
 single fenced statement, so a busy worker pays one round trip per batch, not per run, and handler
-threads move on without waiting for the write."""
+threads move on without waiting for the write. The same statement claims the runs that fill the
+slots the batch frees (queue.complete_and_claim): a busy worker pays one round trip per batch in all."""
 
 from __future__ import annotations
 
@@ -9,16 +10,29 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import psycopg
 from sleepy_factory.artifacts import StoredArtifact
-from sleepy_factory.queue import Connection, Finished, Lease, complete_many
+from sleepy_factory.queue import ClaimedStage, Connection, Cycle, Finished, Lease, complete_and_claim
 from sleepy_factory.supervision import Supervisor
 
 Run = TypeVar("Run")
 # write(lease, statement) runs a statement through database outages (see StageRunner.write).
-Writer = Callable[[Lease, Callable[[Connection], set[uuid.UUID]]], "set[uuid.UUID] | None"]
+Writer = Callable[[Lease, Callable[[Connection], Cycle]], "Cycle | None"]
+
+
+class Slots(Protocol):
+    """The worker's handler slots, as the completer fills them."""
+
+    def reserve(self, freed: int) -> int:
+        """Reserve the slots free once `freed` runs settle (0 when the worker is stopping)."""
+        ...
+
+    def fill(self, claimed: list[ClaimedStage], reserved: int) -> None:
+        """Start the claimed runs and give back the reservation; `claimed` is [] when the write failed."""
+        ...
+
 
 MAX_BATCH = 200
 
@@ -36,8 +50,14 @@ class Completer(Generic[Run]):
         stage: str,
         owner: str,
         handoff: bool,
+        slots: Slots | None = None,
+        lease_seconds: float = 0.0,
+        with_job: bool = True,
     ) -> None:
         self._write = write
+        self._slots = slots
+        self._lease_seconds = lease_seconds
+        self._with_job = with_job
         self._on_done = on_done
         self._stage = stage
         self._owner = owner
@@ -72,7 +92,12 @@ class Completer(Generic[Run]):
         self._queue.put(None)
 
     def submit(
-        self, lease: Lease, outputs: dict[str, Any], run: Run, *, artifacts: tuple[StoredArtifact, ...] = ()
+        self,
+        lease: Lease,
+        outputs: dict[str, Any] | str,
+        run: Run,
+        *,
+        artifacts: tuple[StoredArtifact, ...] = (),
     ) -> None:
         self._queue.put((Finished(lease, outputs, artifacts), run))
 
@@ -98,17 +123,30 @@ class Completer(Generic[Run]):
         if self._halted:
             return
         runs = [finished for finished, _ in batch]
-        done: set[uuid.UUID] | None = None
+        reserved = 0 if self._slots is None else self._slots.reserve(len(batch))
+        cycle: Cycle | None = None
         try:
-            done = self._write(
+            cycle = self._write(
                 runs[0].lease,
-                lambda conn: complete_many(
-                    conn, stage=self._stage, owner=self._owner, runs=runs, handoff=self._handoff
+                lambda conn: complete_and_claim(
+                    conn,
+                    stage=self._stage,
+                    owner=self._owner,
+                    runs=runs,
+                    handoff=self._handoff,
+                    limit=reserved,
+                    lease_seconds=self._lease_seconds,
+                    with_job=self._with_job,
                 ),
             )
         except psycopg.Error:
             # Not an outage (those are retried inside write): this batch cannot be written. Its
             # leases will expire and recovery will retry the runs; this thread must live on.
             log.exception("could not complete a batch of %d %s runs", len(runs), self._stage)
-        for finished, run in batch:
-            self._on_done(run, done is not None and finished.lease.job_id in done)
+        done: set[uuid.UUID] = set() if cycle is None else cycle.done
+        try:
+            for finished, run in batch:
+                self._on_done(run, finished.lease.job_id in done)
+        finally:
+            if self._slots is not None:
+                self._slots.fill([] if cycle is None else cycle.claimed, reserved)

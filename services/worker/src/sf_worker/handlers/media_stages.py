@@ -81,6 +81,8 @@ class AudioStage:
 
 
 class VisualsStage:
+    reads_job = False  # works from the audio stage's files only (see handlers.reads_job)
+
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         narration = _narration(ctx)
         visuals = prepare_visuals(narration, ctx.workdir() / "visuals")
@@ -90,6 +92,8 @@ class VisualsStage:
 
 
 class RenderStage:
+    reads_job = False  # works from the audio stage's files only (see handlers.reads_job)
+
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         narration = _narration(ctx)
         _stop_if_cancelled(ctx, stage)
