@@ -19,8 +19,11 @@ from sleepy_factory.queue.records import Connection, Lease
 # with the fast path off, the orchestrator is woken instead. Shared with cycle.py.
 COMPLETE_CTES = """
 finished AS (
-    SELECT * FROM unnest(%(job_ids)s::uuid[], %(attempts)s::int[], %(outputs)s::jsonb[])
-        AS t(job_id, attempt, outputs)
+    -- The outputs arrive as one JSON array (element i belongs to run i): one value to send and
+    -- parse, where an array of jsonb would be quoted and escaped element by element.
+    SELECT * FROM ROWS FROM (
+        unnest(%(job_ids)s::uuid[]), unnest(%(attempts)s::int[]), jsonb_array_elements(%(outputs)s::jsonb)
+    ) AS t(job_id, attempt, outputs)
 ), done AS (
     UPDATE job_stages AS s
     SET status = 'DONE', outputs = finished.outputs, finished_at = now(),
@@ -86,9 +89,12 @@ def completion_params(*, stage: str, owner: str, runs: Sequence[Finished], hando
         "handoff": handoff,
         "job_ids": [run.lease.job_id for run in runs],
         "attempts": [run.lease.attempt for run in runs],
-        # JSON text, cast to jsonb by the statement (one element type: psycopg refuses mixed lists).
-        "outputs": [run.outputs if isinstance(run.outputs, str) else json.dumps(run.outputs) for run in runs],
+        "outputs": "[" + ",".join(_json(run.outputs) for run in runs) + "]",
     }
+
+
+def _json(outputs: dict[str, Any] | str) -> str:
+    return outputs if isinstance(outputs, str) else json.dumps(outputs)
 
 
 def register_completed_artifacts(
