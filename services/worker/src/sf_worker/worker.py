@@ -192,6 +192,8 @@ class Worker:
             if runs and not halted:  # when halting, nothing is written: their leases expire
                 self._hand_back(runs)
             return
+        if runs:
+            self._beat()  # a claim came back: the database answers (the completer's claims too)
         assert self._threads is not None
         for run in runs:
             self._threads.submit(partial(self._runner.execute, run))
