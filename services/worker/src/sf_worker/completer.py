@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
@@ -29,12 +30,19 @@ class Slots(Protocol):
         """Reserve the slots free once `freed` runs settle (0 when the worker is stopping)."""
         ...
 
+    def handling(self, *, queued: int) -> int:
+        """How many runs are still before the completer, when `queued` of the worker's runs are
+        waiting to be written."""
+        ...
+
     def fill(self, claimed: list[ClaimedStage], reserved: int) -> None:
         """Start the claimed runs and give back the reservation; `claimed` is [] when the write failed."""
         ...
 
 
 MAX_BATCH = 200
+# How long a completion may wait for runs still in their handler to join its round trip.
+LINGER_SECONDS = 0.002
 
 log = logging.getLogger(__name__)
 
@@ -107,17 +115,34 @@ class Completer(Generic[Run]):
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
+            batch, stopping = self._collect(first)
+            self._flush(batch)
+
+    def _collect(self, first: tuple[Finished, Run]) -> tuple[list[tuple[Finished, Run]], bool]:
+        """The batch to write with `first`, and whether the thread was asked to end meanwhile.
+
+        Takes what is queued; while other runs of this worker are still in their handler, also
+        waits for them up to LINGER_SECONDS, so runs that end together share one round trip
+        instead of splitting the worker's slots into many small batches. A worker with nothing
+        else running (an idle pipeline, one job at a time) writes at once.
+        """
+        batch = [first]
+        deadline = time.monotonic() + LINGER_SECONDS
+        while len(batch) < MAX_BATCH:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                timeout = deadline - time.monotonic()
+                if timeout <= 0 or self._slots is None or self._slots.handling(queued=len(batch)) <= 0:
+                    break
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=timeout)
                 except queue.Empty:
                     break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            self._flush(batch)
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
 
     def _flush(self, batch: list[tuple[Finished, Run]]) -> None:
         if self._halted:

@@ -177,6 +177,11 @@ class Worker:
             self._reserved += free
             return free
 
+    def handling(self, *, queued: int) -> int:
+        """Runs not yet handed to the completer, when it holds `queued` (see Completer._collect)."""
+        with self._lock:
+            return len(self._runs) - queued
+
     def fill(self, claimed: list[ClaimedStage], reserved: int) -> None:
         """Start the claimed runs in the slots reserved for them and give back the reservation.
         Runs claimed while the worker began stopping are handed straight back."""
