@@ -156,3 +156,24 @@ def test_a_handler_reading_a_field_it_said_it_never_reads_fails_its_run(
         what="the run to fail",
     )
     assert JobNotReadError.__name__ in row[1] and "topic was not fetched" in row[1]
+
+
+def test_runs_claimed_as_the_worker_stops_are_handed_straight_back(conn: Conn, db_url: str) -> None:
+    # The completer reserved slots and claimed, and the worker began stopping before the claim
+    # came back: those runs must not start, and they go back to READY at once (no lease to wait out).
+    _ready(conn, 2)
+    with open_pool(db_url, max_size=2, name="test-worker") as pool:
+        worker = Worker(pool, Settings(DATABASE_URL=db_url), stage="audio", handler=Counting(), concurrency=4)
+        reserved = worker.reserve(0)
+        with pool.connection() as own:
+            claimed = claim(own, stage="audio", owner=worker.owner, limit=reserved, lease_seconds=30)
+        worker._close()
+
+        worker.fill(claimed, reserved)
+
+        assert worker.in_flight() == 0
+        assert worker.reserve(0) == 0  # stopping: nothing more is claimed
+    rows = conn.execute(
+        "SELECT status, lease_owner, failures FROM job_stages WHERE stage = 'audio'"
+    ).fetchall()
+    assert rows == [("READY", None, 0)] * 2
