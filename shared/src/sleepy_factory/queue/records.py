@@ -57,6 +57,11 @@ class _IdOnlyJobSpec(JobSpec):
     def __repr__(self) -> str:
         return f"JobSpec.id_only({self.id!r})"
 
+    def __eq__(self, other: object) -> bool:  # the generated one would read the unread fields
+        return isinstance(other, _IdOnlyJobSpec) and other.id == self.id
+
+    __hash__ = None  # type: ignore[assignment]  # as JobSpec's own: it holds a dict
+
 
 @dataclass(frozen=True, slots=True)
 class ClaimedStage:
