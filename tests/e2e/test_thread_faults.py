@@ -28,7 +28,7 @@ WORKER_FAULTS = {
     "heartbeat": ("function", "sf_worker.worker:heartbeat", 600.0),
     "registry": ("local-method", "sleepy_factory.registry:OutageTracker.succeeded", 600.0),
     "listen": ("method", "psycopg:Connection.notifies", 600.0),
-    "complete": ("function", "sf_worker.completer:complete_many", 2.0),
+    "complete": ("function", "sf_worker.completer:complete_and_claim", 2.0),
 }
 ROLE_FAULTS = {
     "orchestrator-listen": (("orchestrator-loop", "--poll", "0.2"), "method", "psycopg:Connection.notifies"),

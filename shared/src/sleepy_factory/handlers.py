@@ -70,6 +70,17 @@ class ArtifactStoreMissingError(SleepyFactoryError):
     """A handler asked for files on a worker set up without an artifact store."""
 
 
+def reads_job(handler: object) -> bool:
+    """Whether `handler` reads its job's format, topic, params or trace context (True unless it
+    says otherwise).
+
+    A handler that needs only the job's id declares `reads_job = False`: its worker's claim then
+    skips the jobs row (less work per run for the database and the worker), and reading any other
+    field of its JobSpec raises JobNotReadError, failing the run loudly rather than reading blanks.
+    """
+    return bool(getattr(handler, "reads_job", True))
+
+
 class StageHandler(Protocol):
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         """Do the stage's work; return its outputs (stored as JSON) or raise to fail the run."""

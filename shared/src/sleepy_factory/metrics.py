@@ -86,6 +86,9 @@ class FactoryMetrics:
 
     def __init__(self, meter: Meter | None = None) -> None:
         self._meter = meter or NoOpMeter("sleepy_factory")
+        # With no exporter, the per-run recordings below are skipped outright: each would build
+        # an attribute dict only for the no-op instrument to drop it.
+        self._recording = not isinstance(self._meter, NoOpMeter)
         self._duration = self._meter.create_histogram(
             "sf.stage.duration",
             unit="s",
@@ -115,10 +118,12 @@ class FactoryMetrics:
         )
 
     def stage_finished(self, stage: str, outcome: str, seconds: float) -> None:
-        self._duration.record(seconds, {STAGE: stage, OUTCOME: outcome})
+        if self._recording:
+            self._duration.record(seconds, {STAGE: stage, OUTCOME: outcome})
 
     def stage_started(self, stage: str, seconds_since_claim: float) -> None:
-        self._claim_to_start.record(seconds_since_claim, {STAGE: stage})
+        if self._recording:
+            self._claim_to_start.record(seconds_since_claim, {STAGE: stage})
 
     def stage_failed(self, stage: str, status: str) -> None:
         self._failures.add(1, {STAGE: stage, STATUS: status})

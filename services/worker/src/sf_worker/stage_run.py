@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
-from sleepy_factory.artifacts import list_artifacts
+from opentelemetry.trace import NoOpTracer, Span, SpanKind, Status, StatusCode, Tracer
+from sleepy_factory.artifacts import StoredArtifact, list_artifacts
 from sleepy_factory.artifacts.configured import open_store
 from sleepy_factory.artifacts.inputs import StoredInputs
 from sleepy_factory.config import Settings
-from sleepy_factory.handlers import StageCancelledError, StageContext, StageHandler
+from sleepy_factory.handlers import StageCancelledError, StageContext, StageHandler, reads_job
 from sleepy_factory.logs import stage_fields
 from sleepy_factory.metrics import CANCELLED, COMPLETED, FAILED, LOST, FactoryMetrics
 from sleepy_factory.progress import Progress
@@ -26,7 +26,7 @@ from sleepy_factory.queue import ClaimedStage, Connection, Lease, fail, record_a
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, OutageTracker, Pool
 from sleepy_factory.tracing import ATTEMPT, JOB_ID, STAGE, carrier_of, context_from, links_from
 
-from sf_worker.completer import Completer
+from sf_worker.completer import Completer, Slots
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,14 +51,24 @@ class StageRun:
     cancelled: threading.Event = field(default_factory=threading.Event)
     lost: bool = False  # the heartbeat found the lease gone: never write for this run
     finisher: Finisher | None = None
-    log_fields: dict[str, Any] = field(default_factory=dict)
+    trace_id: str | None = None  # of the run's span, while tracing
+    workdir_made: bool = False  # the handler used scratch space: discard it once completed
     # The handler's latest report; the heartbeat thread reads it (one reference: no lock needed).
     progress: Progress | None = None
     _taking: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    _log_fields: dict[str, Any] | None = field(default=None, repr=False)
+
     @property
     def lease(self) -> Lease:
         return self.claimed.lease
+
+    @property
+    def log_fields(self) -> dict[str, Any]:
+        """The run's log fields, built on first use: most runs log nothing at the default level."""
+        if self._log_fields is None:
+            self._log_fields = _fields(self.lease, self.trace_id)
+        return self._log_fields
 
     def take(self, finisher: Finisher) -> bool:
         """Become the one who writes this run's end; False when another already is.
@@ -96,29 +106,41 @@ class StageRunner:
         owner: str,
         on_settled: Callable[[StageRun], None],
         metrics: FactoryMetrics | None = None,
+        slots: Slots | None = None,
     ) -> None:
         self._pool = pool
         self._settings = settings
         self._handler = handler
         self._tracer = tracer
+        # With no exporter the tracer is the API's no-op one: then no span is made at all.
+        self._tracing = not isinstance(tracer, NoOpTracer)
+        # The claim reads the jobs row only when someone will look at it (see handlers.reads_job).
+        self.with_job = self._tracing or reads_job(handler)
         self.metrics = metrics or FactoryMetrics()
         self._on_settled = on_settled
         self._store = open_store(settings)
         self.completer: Completer[StageRun] = Completer(
-            self.write, self._completed, stage=stage, owner=owner, handoff=settings.fast_handoff
+            self.write,
+            self._completed,
+            stage=stage,
+            owner=owner,
+            handoff=settings.fast_handoff,
+            slots=slots,
+            lease_seconds=settings.lease_seconds,
+            with_job=self.with_job,
         )
 
     def execute(self, run: StageRun) -> None:
         handed_to_completer = False
         try:
-            handed_to_completer = self._execute_traced(run)
+            handed_to_completer = self._execute_traced(run) if self._tracing else self._execute_plain(run)
         finally:
             # Settle whatever happened, so the slot frees and heartbeats for it stop.
             if not handed_to_completer:
                 self._on_settled(run)
 
     def _execute_traced(self, run: StageRun) -> bool:
-        """Run the handler under its span; True when the completion was handed to the completer."""
+        """Run the handler under its span in the job's trace (only while tracing is exported)."""
         lease, job = run.lease, run.claimed.job
         with self._tracer.start_as_current_span(
             f"process {lease.stage}",
@@ -134,57 +156,76 @@ class StageRunner:
                 "messaging.destination.name": lease.stage,
             },
         ) as span:
-            run.log_fields = _fields(lease, span)
+            if span.get_span_context().is_valid:  # lines logged off the span carry its trace id too
+                run.trace_id = format(span.get_span_context().trace_id, "032x")
             span_carrier = carrier_of(span)
-            if span_carrier:  # only while tracing: lets a later attempt link to this one
+            if span_carrier:  # lets a later attempt link to this one
                 self.write(lease, lambda conn: record_attempt_span(conn, lease, span_carrier))
-            log.info("started: %s", _ids(lease), extra=run.log_fields)
-            ctx = self._context(run)
-            try:
-                outputs = self._call_handler(run, ctx)
-            except StageCancelledError:
-                self._finish_cancelled(run)
-            except Exception as exc:  # a handler bug fails this run, never the worker
+            return self._execute_plain(run, span)
+
+    def _execute_plain(self, run: StageRun, span: Span | None = None) -> bool:
+        """Run the handler; True when the completion was handed to the completer."""
+        if log.isEnabledFor(logging.INFO):  # spares building the line on every run when not shown
+            log.info("started: %s", _ids(run.lease), extra=run.log_fields)
+        ctx = self._context(run)
+        try:
+            outputs = self._call_handler(run, ctx)
+        except StageCancelledError:
+            self._finish_cancelled(run)
+        except Exception as exc:  # a handler bug fails this run, never the worker
+            if span is not None:
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                self._finish_failed(run, f"{type(exc).__name__}: {exc}")
-            else:
-                problem = unstorable(outputs)
-                if problem:
-                    self._finish_failed(run, f"handler returned outputs that cannot be stored: {problem}")
-                elif self._takes_over(run, Finisher.COMPLETER):
-                    self.completer.submit(lease, outputs, run, artifacts=tuple(ctx.published))
-                    return True
+            self._finish_failed(run, f"{type(exc).__name__}: {exc}")
+        else:
+            encoded, problem = encode_outputs(outputs)
+            if problem:
+                self._finish_failed(run, f"handler returned outputs that cannot be stored: {problem}")
+            elif self._takes_over(run, Finisher.COMPLETER):
+                self.completer.submit(run.lease, encoded, run, artifacts=tuple(ctx.published))
+                return True
         return False
 
     def _context(self, run: StageRun) -> StageContext:
         """The handler's view: cancellation, a scratch directory, publishing and earlier files."""
-        lease, store = run.lease, self._store
+        lease = run.lease
         return StageContext(
             stage=lease.stage,
             attempt=lease.attempt,
             cancelled=run.cancelled,
             on_progress=lambda progress: setattr(run, "progress", progress),
-            make_workdir=lambda: store.workdir(lease.job_id, lease.stage, lease.attempt),
-            publisher=lambda kind, path, media: store.put(
-                lease.job_id,
-                lease.stage,
-                lease.attempt,
-                kind=kind,
-                source=path,
-                media=media,
-                should_stop=run.cancelled.is_set,
-            ),
-            load_inputs=lambda: self._inputs(lease),
+            make_workdir=lambda: self._workdir(run),
+            publisher=lambda kind, path, media: self._publish(run, kind, path, media),
+            load_inputs=lambda: self._inputs(run),
         )
 
-    def _inputs(self, lease: Lease) -> Mapping[str, Path]:
-        with self._pool.connection() as conn:
-            rows = list_artifacts(conn, lease.job_id)
-        # From a bucket, each file is downloaded into this attempt's scratch when first read.
-        return StoredInputs(
-            self._store, rows, scratch=lambda: self._store.workdir(lease.job_id, lease.stage, lease.attempt)
+    def _workdir(self, run: StageRun) -> Path:
+        self._touched(run)
+        return self._store.workdir(run.lease.job_id, run.lease.stage, run.lease.attempt)
+
+    def _publish(self, run: StageRun, kind: str, path: Path, media: dict[str, Any]) -> StoredArtifact:
+        self._touched(run)
+        lease = run.lease
+        return self._store.put(
+            lease.job_id,
+            lease.stage,
+            lease.attempt,
+            kind=kind,
+            source=path,
+            media=media,
+            should_stop=run.cancelled.is_set,
         )
+
+    @staticmethod
+    def _touched(run: StageRun) -> None:
+        """Note that the run used the store's scratch space (cleaned up once it completes)."""
+        run.workdir_made = True
+
+    def _inputs(self, run: StageRun) -> Mapping[str, Path]:
+        with self._pool.connection() as conn:
+            rows = list_artifacts(conn, run.lease.job_id)
+        # From a bucket, each file is downloaded into this attempt's scratch when first read.
+        return StoredInputs(self._store, rows, scratch=lambda: self._workdir(run))
 
     def _call_handler(self, run: StageRun, ctx: StageContext) -> dict[str, Any]:
         run.started_at = time.monotonic()
@@ -196,9 +237,10 @@ class StageRunner:
 
     def _completed(self, run: StageRun, completed: bool) -> None:
         if completed:
-            log.info("completed: %s", _ids(run.lease), extra=run.log_fields)
-            # The scratch directory of a completed attempt is no longer needed.
-            self._store.discard_workdir(run.lease.job_id, run.lease.stage, run.lease.attempt)
+            if log.isEnabledFor(logging.INFO):
+                log.info("completed: %s", _ids(run.lease), extra=run.log_fields)
+            if run.workdir_made:  # the scratch directory of a completed attempt is no longer needed
+                self._store.discard_workdir(run.lease.job_id, run.lease.stage, run.lease.attempt)
             self._finished(run, COMPLETED)
         else:
             log.warning(
@@ -294,22 +336,28 @@ class StageRunner:
 
 def unstorable(outputs: object) -> str | None:
     """Why `outputs` cannot be stored as JSONB (not JSON, or holding NUL characters), or None."""
+    return encode_outputs(outputs)[1]
+
+
+def encode_outputs(outputs: object) -> tuple[str, str | None]:
+    """`outputs` as JSON text for the database, and why it cannot be stored (not JSON, or holding
+    NUL characters) or None. Encoded once here: the completion sends this text as it is."""
     try:
         encoded = json.dumps(outputs, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        return str(exc)
+        return "", str(exc)
     if "\\u0000" in encoded:
-        return "it contains NUL characters"
-    return None
+        return "", "it contains NUL characters"
+    return encoded, None
 
 
 def _ids(lease: Lease) -> str:
     return f"job_id={lease.job_id} stage={lease.stage} attempt={lease.attempt}"
 
 
-def _fields(lease: Lease, span: Span | None = None) -> dict[str, Any]:
-    """Log fields of a run; the trace id is captured so lines logged off the span carry it too."""
+def _fields(lease: Lease, trace_id: str | None = None) -> dict[str, Any]:
+    """Log fields of a run, with its span's trace id when it has one."""
     fields = stage_fields(lease.job_id, lease.stage, lease.attempt)
-    if span is not None and span.get_span_context().is_valid:
-        fields["trace_id"] = format(span.get_span_context().trace_id, "032x")
+    if trace_id is not None:
+        fields["trace_id"] = trace_id
     return fields

@@ -1,9 +1,12 @@
 """The worker: claim READY stages of one kind, run their handlers outside any transaction, and
 finish each run only while its lease is still held.
 
-Threads: the caller's thread claims; `concurrency` daemon threads run handlers (see
-run_threads.py and stage_run.py); one heartbeat thread extends every held lease with a single
-statement every lease/3 and cancels runs whose lease is gone; the completer writes finished runs.
+Threads: the caller's thread claims while the worker has room and nothing else claims for it;
+`concurrency` daemon threads run handlers (see run_threads.py and stage_run.py); one heartbeat
+thread extends every held lease with a single statement every lease/3 and cancels runs whose lease
+is gone; the completer writes finished runs and, in the same round trip, claims the runs that fill
+the slots they free (so a busy worker pays one round trip per batch). Both claimers reserve the
+slots they claim for, so together they never hold more than `concurrency` runs.
 The heartbeat, the completer and the LISTEN thread are supervised: if one dies, the worker halts.
 """
 
@@ -76,12 +79,17 @@ class Worker:
             owner=self.owner,
             on_settled=self._settled,
             metrics=self._metrics,
+            slots=self,
         )
         self._concurrency = concurrency
         self._min_claim = max(1, concurrency // 4)
         self._health = health
         self._supervisor = supervisor
         self._runs: dict[Lease, StageRun] = {}
+        self._reserved = 0  # slots a claim in flight may fill (see reserve)
+        self._closing = False  # stopping or halting: claim nothing more
+        self._halted = False  # halting on an error: write nothing more either
+        self._threads: RunThreads | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._heartbeats_done = threading.Event()
@@ -102,7 +110,7 @@ class Worker:
         supervisor.start(self._heartbeat_loop, name=f"heartbeat-{self.stage}")
         self._runner.completer.start(supervisor)
         log.info("worker %s started: stage=%s concurrency=%d", self.owner, self.stage, self._concurrency)
-        threads = RunThreads(self._concurrency, name=f"run-{self.stage}")
+        threads = self._threads = RunThreads(self._concurrency, name=f"run-{self.stage}")
         try:
             self._claim_loop(stop, threads, poll)
         except BaseException as exc:
@@ -124,26 +132,27 @@ class Worker:
         outage = OutageTracker(f"worker {self.stage}")
         while not stop.is_set():
             self._wake.clear()
-            in_flight = self.in_flight()
-            free = self._concurrency - in_flight
-            if in_flight and free < self._min_claim:
-                # Busy: wait for a worthwhile number of free slots rather than claiming one at a
-                # time; a claim round trip per run would cap throughput.
+            with self._lock:
+                busy = bool(self._runs or self._reserved)
+                free = self._concurrency - len(self._runs) - self._reserved
+            if busy and free < self._min_claim:
+                # Busy: the completer claims as runs finish; claim here only once a worthwhile
+                # number of slots is free, rather than paying a round trip per run.
                 self._wake.wait(poll)
                 continue
+            reserved = self.reserve(0) if free > 0 else 0
             claimed: list[ClaimedStage] = []
-            if free > 0:
+            if reserved:
                 try:
-                    claimed = self._claim(free)
+                    claimed = self._claim(reserved)
                 except TRANSIENT_DB_ERRORS as exc:
+                    self.fill([], reserved)
                     stop.wait(outage.failed(exc))
                     continue
                 outage.succeeded()
                 self._beat()
-            claimed_at = time.monotonic()
-            for item in claimed:
-                self._start(threads, item, claimed_at)
-            if claimed and len(claimed) == free:
+                self.fill(claimed, reserved)
+            if claimed and len(claimed) == reserved:
                 continue  # a full batch: more may be waiting, claim again as slots free up
             self._wake.wait(poll)
 
@@ -155,18 +164,65 @@ class Worker:
                 owner=self.owner,
                 limit=limit,
                 lease_seconds=self._settings.lease_seconds,
+                with_job=self._runner.with_job,
             )
 
-    def _start(self, threads: RunThreads, item: ClaimedStage, claimed_at: float) -> None:
-        run = StageRun(item, claimed_at=claimed_at)
+    def reserve(self, freed: int) -> int:
+        """Reserve every slot free once `freed` running runs settle, for a claim about to be made;
+        0 while stopping. Give the reservation back through `fill`."""
         with self._lock:
-            self._runs[item.lease] = run
-        threads.submit(partial(self._runner.execute, run))
+            if self._closing:
+                return 0
+            free = max(0, self._concurrency - len(self._runs) + freed - self._reserved)
+            self._reserved += free
+            return free
+
+    def handling(self, *, queued: int) -> int:
+        """Runs not yet handed to the completer, when it holds `queued` (see Completer._collect)."""
+        with self._lock:
+            return len(self._runs) - queued
+
+    def fill(self, claimed: list[ClaimedStage], reserved: int) -> None:
+        """Start the claimed runs in the slots reserved for them and give back the reservation.
+        Runs claimed while the worker began stopping are handed straight back."""
+        claimed_at = time.monotonic()
+        runs = [StageRun(item, claimed_at=claimed_at) for item in claimed]
+        with self._lock:
+            self._reserved -= reserved
+            closing, halted = self._closing or self._threads is None, self._halted
+            if not closing:
+                for run in runs:
+                    self._runs[run.lease] = run
+        if closing:
+            if runs and not halted:  # when halting, nothing is written: their leases expire
+                self._hand_back(runs)
+            return
+        if runs:
+            self._beat()  # a claim came back: the database answers (the completer's claims too)
+        assert self._threads is not None
+        for run in runs:
+            self._threads.submit(partial(self._runner.execute, run))
+
+    def _hand_back(self, runs: list[StageRun]) -> None:
+        """Release runs claimed as the worker began stopping, without running them."""
+        deadline = time.monotonic() + STOP_MARGIN_SECONDS
+        for run in runs:
+            released = self._runner.write(run.lease, partial(release, lease=run.lease), deadline=deadline)
+            log.info(
+                "claimed while stopping, handed back: job_id=%s stage=%s attempt=%d (%s)",
+                run.lease.job_id,
+                run.lease.stage,
+                run.lease.attempt,
+                RELEASE_OUTCOME[released],
+            )
 
     def _settled(self, run: StageRun) -> None:
         with self._lock:
             self._runs.pop(run.lease, None)
-        self._wake.set()
+        if run.finisher is not Finisher.COMPLETER:
+            # A completion's slot is refilled by the completer's own claim; any other ending
+            # frees a slot only the claim loop would fill.
+            self._wake.set()
 
     def _beat(self) -> None:
         if self._health is not None:
@@ -175,6 +231,7 @@ class Worker:
     def _shutdown(self, threads: RunThreads) -> None:
         """Let handlers finish within the grace period, hand back what still runs, let the completer
         write what is queued, and give cancelled handlers a moment to stop their children."""
+        self._close()
         deadline = time.monotonic() + self._settings.shutdown_grace
         while self._handling() and time.monotonic() < deadline:
             self._wake.wait(min(0.1, max(0.0, deadline - time.monotonic())))
@@ -193,6 +250,9 @@ class Worker:
         """Stop on an error: cancel every run and write nothing; its lease expires and recovery
         hands it out again (the worker's state is not trusted any more)."""
         with self._lock:
+            self._halted = True
+        self._close()
+        with self._lock:
             runs = list(self._runs.values())
         for run in runs:
             run.take(Finisher.NOBODY)
@@ -202,6 +262,10 @@ class Worker:
         self._runner.completer.halt()
         threads.stop(timeout=STOP_MARGIN_SECONDS)
         log.warning("worker %s halted: %d claimed runs left to expire", self.owner, len(runs))
+
+    def _close(self) -> None:
+        with self._lock:
+            self._closing = True
 
     def _handling(self) -> int:
         """Runs whose handler has not handed them to the completer yet."""

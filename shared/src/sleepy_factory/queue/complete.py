@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from psycopg.types.json import Jsonb
 
 from sleepy_factory.artifacts.catalog import register_artifacts
 from sleepy_factory.artifacts.store import StoredArtifact
@@ -17,11 +16,14 @@ from sleepy_factory.queue.records import Connection, Lease
 # the fast path — makes each job's next stage READY when it is still NEW, exactly the rule the
 # orchestrator applies (pipeline.promotable); the orchestrator stays the reconciler and would
 # reach the same state on its own. One NOTIFY per stage channel wakes that stage's idle workers;
-# with the fast path off, the orchestrator is woken instead.
-COMPLETE_MANY = """
-WITH finished AS (
-    SELECT * FROM unnest(%(job_ids)s::uuid[], %(attempts)s::int[], %(outputs)s::jsonb[])
-        AS t(job_id, attempt, outputs)
+# with the fast path off, the orchestrator is woken instead. Shared with cycle.py.
+COMPLETE_CTES = """
+finished AS (
+    -- The outputs arrive as one JSON array (element i belongs to run i): one value to send and
+    -- parse, where an array of jsonb would be quoted and escaped element by element.
+    SELECT * FROM ROWS FROM (
+        unnest(%(job_ids)s::uuid[]), unnest(%(attempts)s::int[]), jsonb_array_elements(%(outputs)s::jsonb)
+    ) AS t(job_id, attempt, outputs)
 ), done AS (
     UPDATE job_stages AS s
     SET status = 'DONE', outputs = finished.outputs, finished_at = now(),
@@ -41,17 +43,24 @@ WITH finished AS (
     SELECT pg_notify('sf_ready_' || stage, '') FROM handed_on
     UNION ALL
     SELECT pg_notify('sf_orchestrate', '') WHERE NOT %(handoff)s AND EXISTS (SELECT 1 FROM done)
-)
+)"""
+
+COMPLETE_MANY = f"""
+WITH {COMPLETE_CTES}
 SELECT done.job_id, (SELECT count(*) FROM woken) FROM done
 """
 
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """A run whose handler returned, with the outputs and files to register."""
+    """A run whose handler returned, with the outputs and files to register.
+
+    `outputs` may be given already encoded as JSON text (the worker encodes it once, to check it
+    can be stored), so it is not encoded a second time on its way to the database.
+    """
 
     lease: Lease
-    outputs: dict[str, Any]
+    outputs: dict[str, Any] | str
     artifacts: tuple[StoredArtifact, ...] = ()
 
 
@@ -65,27 +74,38 @@ def complete_many(
     with conn.transaction():
         rows = conn.execute(
             COMPLETE_MANY,
-            {
-                "stage": stage,
-                "owner": owner,
-                "handoff": handoff,
-                "job_ids": [run.lease.job_id for run in runs],
-                "attempts": [run.lease.attempt for run in runs],
-                "outputs": [Jsonb(run.outputs) for run in runs],
-            },
+            completion_params(stage=stage, owner=owner, runs=runs, handoff=handoff),
             prepare=True,
         ).fetchall()
         done = {row[0] for row in rows}
-        for run in runs:
-            if run.artifacts and run.lease.job_id in done:
-                register_artifacts(
-                    conn,
-                    job_id=run.lease.job_id,
-                    stage=stage,
-                    attempt=run.lease.attempt,
-                    artifacts=run.artifacts,
-                )
+        register_completed_artifacts(conn, stage=stage, runs=runs, done=done)
     return done
+
+
+def completion_params(*, stage: str, owner: str, runs: Sequence[Finished], handoff: bool) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "owner": owner,
+        "handoff": handoff,
+        "job_ids": [run.lease.job_id for run in runs],
+        "attempts": [run.lease.attempt for run in runs],
+        "outputs": "[" + ",".join(_json(run.outputs) for run in runs) + "]",
+    }
+
+
+def _json(outputs: dict[str, Any] | str) -> str:
+    return outputs if isinstance(outputs, str) else json.dumps(outputs)
+
+
+def register_completed_artifacts(
+    conn: Connection, *, stage: str, runs: Sequence[Finished], done: Collection[uuid.UUID]
+) -> None:
+    """Register the files of the runs that completed; call inside the completing transaction."""
+    for run in runs:
+        if run.artifacts and run.lease.job_id in done:
+            register_artifacts(
+                conn, job_id=run.lease.job_id, stage=stage, attempt=run.lease.attempt, artifacts=run.artifacts
+            )
 
 
 def complete(conn: Connection, lease: Lease, outputs: dict[str, Any], *, handoff: bool = True) -> bool:

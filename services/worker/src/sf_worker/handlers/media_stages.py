@@ -160,6 +160,7 @@ def _options(caption_style: str | None) -> VideoOptions:
 
 
 class VisualsStage:
+    # Reads the job: its params carry the aspect ratio and the other per-job options.
     def __init__(self, caption_style: str | None = None) -> None:
         self._options = _options(caption_style)
 
@@ -177,6 +178,7 @@ class VisualsStage:
 
 
 class RenderStage:
+    # Reads the job: its params carry the aspect ratio and the other per-job options.
     def __init__(self, caption_style: str | None = None) -> None:
         self._options = _options(caption_style)
 

@@ -37,6 +37,8 @@ class SimulatedHandler:
         self._fail_rate = fail_rate
         self._fail_topic = fail_topic
         self._rng = rng or random.Random()
+        # Only a poison topic makes it look at the job beyond its id (see handlers.reads_job).
+        self.reads_job = fail_topic is not None
 
     def handle(self, job: JobSpec, stage: str, ctx: StageContext) -> dict[str, Any]:
         seconds = self._duration()
