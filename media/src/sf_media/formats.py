@@ -59,13 +59,23 @@ class FormatSpec:
     safe_top: float
     safe_bottom: float
     safe_side: float
-    # Sleepy backgrounds drift; each step is one new picture, reused for every frame in between.
-    background_step_seconds: float | None
+    # Motion: the backdrop is redrawn this many times a second (frames in between repeat it; slow,
+    # soft motion needs no more), how lively it moves (1.0 = shorts), how far the camera zooms in
+    # over a section (Ken Burns), and how long a crossfade between sections lasts.
+    animation_fps: float
+    liveliness: float
+    ken_burns_zoom: float
+    transition_seconds: float
+    chapter_cards: bool  # longform: each section opens with its name as a card
+    burn_captions: bool  # sleepy: none, the screen holds no text once the title has faded
+    title_seconds: float | None  # title card length; None = until the first sentence
+    # Sleepy: one seamless loop of this length is encoded once and repeated (None = no loop).
+    loop_seconds: float | None
     keyint_seconds: float
-    # ultrafast everywhere: slides are static, so the slower presets' extra analysis buys only a
-    # smaller file (about half) at twice the render time and twice the encoder memory; YouTube
-    # re-encodes the upload anyway.
+    # Chosen by `python -m sf_media.encoder_bench` on moving content (README: "Encoding"); drafts
+    # use `draft_preset`, several times faster for a larger file.
     x264_preset: str
+    draft_preset: str
     crf: int
     audio_bitrate: int
     # Piper phoneme length (>1 is slower speech): sleepy narration is deliberately unhurried.
@@ -99,9 +109,17 @@ SPECS: dict[Format, FormatSpec] = {
         safe_top=0.12,
         safe_bottom=0.20,
         safe_side=0.07,
-        background_step_seconds=None,
+        animation_fps=15.0,
+        liveliness=1.0,
+        ken_burns_zoom=0.10,
+        transition_seconds=0.8,
+        chapter_cards=False,
+        burn_captions=True,
+        title_seconds=None,
+        loop_seconds=None,
         keyint_seconds=2.0,
-        x264_preset="ultrafast",
+        x264_preset="superfast",
+        draft_preset="ultrafast",
         crf=21,
         audio_bitrate=160_000,
         speech_length_scale=1.0,
@@ -124,9 +142,17 @@ SPECS: dict[Format, FormatSpec] = {
         safe_top=0.06,
         safe_bottom=0.06,
         safe_side=0.06,
-        background_step_seconds=None,
+        animation_fps=10.0,
+        liveliness=0.6,
+        ken_burns_zoom=0.06,
+        transition_seconds=1.2,
+        chapter_cards=True,
+        burn_captions=True,
+        title_seconds=None,
+        loop_seconds=None,
         keyint_seconds=2.0,
-        x264_preset="ultrafast",
+        x264_preset="superfast",
+        draft_preset="ultrafast",
         crf=21,
         audio_bitrate=160_000,
         speech_length_scale=1.3,
@@ -149,10 +175,18 @@ SPECS: dict[Format, FormatSpec] = {
         safe_top=0.08,
         safe_bottom=0.08,
         safe_side=0.08,
-        background_step_seconds=4.0,
+        animation_fps=2.0,
+        liveliness=0.0,
+        ken_burns_zoom=0.0,
+        transition_seconds=0.0,
+        chapter_cards=False,
+        burn_captions=False,
+        title_seconds=20.0,
+        loop_seconds=120.0,
         keyint_seconds=10.0,
-        x264_preset="ultrafast",
-        crf=23,
+        x264_preset="medium",
+        draft_preset="ultrafast",
+        crf=20,
         audio_bitrate=128_000,
         speech_length_scale=1.6,
     ),

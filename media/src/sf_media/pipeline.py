@@ -28,7 +28,8 @@ from sf_media.options import VideoOptions
 from sf_media.render import RenderResult, render_video
 from sf_media.script import Script, ScriptWriter, TemplateScriptWriter
 from sf_media.speech import Speaker, Utterance, default_speaker
-from sf_media.visuals import FrameSource, Kind, Scene
+from sf_media.thumbnail import write_thumbnail
+from sf_media.visuals import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +141,7 @@ def prepare_visuals(
     spec = spec_for(narration.script.format, (options or VideoOptions()).aspect)
     out_dir.mkdir(parents=True, exist_ok=True)
     captions = write_srt(narration.script, out_dir / "captions.srt")
-    frames = FrameSource(narration.script, spec)
-    thumbnail = out_dir / "thumbnail.png"
-    frames.render(Scene(Kind.TITLE, heading=narration.script.title)).save(thumbnail)
+    thumbnail = write_thumbnail(narration.script, spec, out_dir / "thumbnail.png")
     return VisualsResult(captions, thumbnail)
 
 
@@ -166,12 +165,16 @@ def render(
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[float, str], None] | None = None,
     options: VideoOptions | None = None,
+    *,
+    draft: bool = False,
 ) -> RenderResult:
     """Mix and encode video.mp4 (render stage); `should_stop` can end it early; `on_progress`
-    follows the seconds of video encoded."""
+    follows the seconds of video encoded; `draft` trades file size for a much faster encode."""
     aspect = (options or VideoOptions()).aspect
     frames = FrameSource(narration.script, spec_for(narration.script.format, aspect))
-    return render_video(frames, soundtrack_for(narration), out_dir / "video.mp4", should_stop, on_progress)
+    return render_video(
+        frames, soundtrack_for(narration), out_dir / "video.mp4", should_stop, on_progress, draft=draft
+    )
 
 
 def make_video(
