@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import sys
 import tempfile
@@ -29,6 +30,12 @@ from sf_media.formats import spec_for
 from sf_media.pipeline import narrate, render, write_script
 from sf_media.speech import PiperSpeaker, ToneSpeaker
 from sf_media.visuals import FrameSource
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process, all threads (x264's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_rss_mb() -> float:
@@ -46,7 +53,9 @@ def bench_render(
         narration = narrate(script, work, ToneSpeaker())
         speech_seconds = time.monotonic() - started
         rss_before = _peak_rss_mb()
+        cpu_before = _cpu_seconds()
         result = render(narration, work, draft=draft)
+        cpu = _cpu_seconds() - cpu_before
         info = result.info
         return {
             "format": fmt,
@@ -54,6 +63,10 @@ def bench_render(
             "video_seconds": round(info.duration, 2),
             "render_wall_seconds": round(result.wall_seconds, 2),
             "ratio_to_real_time": round(result.wall_seconds / info.duration, 4),
+            # On a shared machine wall time mostly measures the neighbours; CPU time does not.
+            "render_cpu_seconds": round(cpu, 2),
+            "cpu_ratio_to_real_time": round(cpu / info.duration, 4),
+            "load_average_1min": round(os.getloadavg()[0], 2),
             "peak_rss_mb": round(_peak_rss_mb(), 1),
             "peak_rss_mb_before_render": round(rss_before, 1),
             "tone_speech_wall_seconds": round(speech_seconds, 2),
@@ -103,9 +116,9 @@ def bench_presets(fmt: str, seconds: int, topic: str, presets: list[str]) -> lis
         rows = []
         for preset in presets:
             path = Path(tmp) / f"{preset}.mp4"
-            started = time.monotonic()
+            started, cpu_before = time.monotonic(), _cpu_seconds()
             count = encode_video_only(frames, path, preset)
-            wall = time.monotonic() - started
+            wall, cpu = time.monotonic() - started, _cpu_seconds() - cpu_before
             rows.append(
                 {
                     "format": fmt,
@@ -113,6 +126,9 @@ def bench_presets(fmt: str, seconds: int, topic: str, presets: list[str]) -> lis
                     "frames": count,
                     "encode_wall_seconds": round(wall, 2),
                     "ratio_to_real_time": round(wall / (count / frames.spec.fps), 4),
+                    "cpu_seconds": round(cpu, 2),
+                    "cpu_ratio_to_real_time": round(cpu / (count / frames.spec.fps), 4),
+                    "load_average_1min": round(os.getloadavg()[0], 2),
                     "bytes": path.stat().st_size,
                     "mbit_per_s": round(path.stat().st_size * 8 / (count / frames.spec.fps) / 1e6, 2),
                     "luma_psnr_db": round(luma_psnr(frames, path), 2),

@@ -23,8 +23,13 @@ def x264_options(spec: FormatSpec, *, draft: bool = False, preset: str | None = 
     if spec.loop_seconds is not None:
         # No B-frames: decode order equals display order, so the repeated loop can be cut anywhere.
         params.append("bframes=0")
+    chosen = preset or (spec.draft_preset if draft else spec.x264_preset)
+    # "name+key=value:key=value" is a preset with a few of its settings overridden.
+    name, _, tweaks = chosen.partition("+")
+    if tweaks:
+        params.append(tweaks)
     return {
-        "preset": preset or (spec.draft_preset if draft else spec.x264_preset),
+        "preset": name,
         "crf": str(spec.crf),
         "profile": "high",
         "x264-params": ":".join(params),

@@ -39,6 +39,11 @@ _PAN = 0.05
 
 FrameKey = tuple[int, Hashable | None]
 
+# No flashing in sleepy videos: between two consecutive frames the mean luma (0-255) moves at most
+# this much, and no more than 0.1 % of the pixels change by more than the second bound.
+MAX_SLEEPY_LUMA_STEP = 1.0
+MAX_SLEEPY_PIXEL_STEP = 12.0
+
 
 @dataclass(frozen=True, slots=True)
 class Loop:
