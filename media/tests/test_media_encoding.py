@@ -1,5 +1,6 @@
 """What the encoder writes: H.264 High profile in BT.709 with upload-sized GOPs, and a faster draft."""
 
+import itertools
 from pathlib import Path
 
 import av
@@ -15,7 +16,7 @@ def _keyframe_gaps(path: Path) -> list[int]:
         rate = stream.average_rate
     assert time_base is not None and rate is not None
     seconds = [float(pts * time_base) for pts in frames]
-    return [round((b - a) * float(rate)) for a, b in zip(seconds, seconds[1:], strict=False)]
+    return [round((b - a) * float(rate)) for a, b in itertools.pairwise(seconds)]
 
 
 def test_a_short_is_h264_high_profile_bt709_with_two_second_keyframes(tmp_path: Path) -> None:

@@ -1,0 +1,31 @@
+"""Dark gradients are dithered on their way to 8 bits, so they show no bands (issue 13)."""
+
+import numpy as np
+from sf_media.yuv import Planes, rgb_to_yuv, yuv_to_rgb
+
+
+def _flat_blocks(y: np.ndarray) -> float:
+    h, w = (y.shape[0] // 8) * 8, (y.shape[1] // 8) * 8
+    blocks = y[:h, :w].reshape(h // 8, 8, w // 8, 8).astype(np.float32)
+    return float((blocks.std(axis=(1, 3)) == 0).mean())
+
+
+def test_a_slow_dark_gradient_is_dithered_not_banded() -> None:
+    # A night-sky ramp: only a few 8-bit levels across the whole width of a 1080p frame.
+    ramp = np.linspace(0.02, 0.06, 240, dtype=np.float32)[None, :, None]
+    small = np.broadcast_to(ramp, (135, 240, 3)).copy()
+
+    y = Planes.from_small_rgb(small, 1920, 1080).y
+
+    assert _flat_blocks(y) < 0.05  # neighbouring pixels mix the two nearest levels...
+    columns = y.astype(np.float64).mean(axis=0)
+    steps = np.abs(np.diff(np.convolve(columns, np.ones(32) / 32, mode="valid")))
+    assert steps.max() < 0.2  # ...so, averaged as the eye does, the ramp climbs smoothly
+
+
+def test_yuv_conversion_round_trips() -> None:
+    rgb = np.random.default_rng(1).random((4, 6, 3)).astype(np.float32)
+
+    back = yuv_to_rgb(*rgb_to_yuv(rgb))
+
+    assert np.allclose(back, rgb, atol=1e-5)
