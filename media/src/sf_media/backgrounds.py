@@ -103,7 +103,7 @@ class Glow:
         cy = home_y + 0.2 * np.cos(TAU * freq[1] * t + phase[1])
         radius = rng.uniform(0.22, 0.42, n)
         mix = rng.uniform(0.0, 1.0, n)[:, None]
-        strength = rng.uniform(0.35, 0.6, n)[:, None]
+        strength = rng.uniform(0.3, 0.5, n)[:, None]
         colours = (first * (1 - mix) + second * mix) * strength
         light = _lights(xs, ys, (cx, cy), radius, colours.astype(np.float32))
 
@@ -118,7 +118,7 @@ class Glow:
         glints = (0.25 + 0.35 * twinkle)[:, None] * second[None, :]
         light += _lights(xs, ys, (mx, my), size, glints.astype(np.float32))
         # Screen-like blend: lights brighten the base but never clip to flat white.
-        lifted: Floats = (1.0 - (1.0 - self._base) * np.exp(-light * 1.6)).astype(np.float32)
+        lifted: Floats = (1.0 - (1.0 - self._base) * np.exp(-light * 1.2)).astype(np.float32)
         return lifted
 
 

@@ -54,8 +54,8 @@ def palette_for(topic: str, fmt: Format) -> Palette:
     vivid = fmt is Format.SHORT
     return Palette(
         deep=_hsv(hue, 0.75, 0.14 if vivid else 0.10),
-        mid=_hsv(hue + 0.04, 0.70, 0.36 if vivid else 0.26),
-        glow=_hsv(hue - 0.08, 0.65 if vivid else 0.55, 0.78 if vivid else 0.55),
+        mid=_hsv(hue + 0.04, 0.75, 0.30 if vivid else 0.24),
+        glow=_hsv(hue - 0.08, 0.70 if vivid else 0.60, 0.72 if vivid else 0.52),
         highlight=_hsv(hue + 0.14, 0.60 if vivid else 0.50, 0.70 if vivid else 0.48),
         text=(250, 250, 246),
         accent=_hsv(hue + 0.5, 0.55, 1.0),

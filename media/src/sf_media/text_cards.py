@@ -101,9 +101,9 @@ def card_drawing(block: TextBlock, palette: Palette, *, accent_bar: bool) -> Cal
     def draw(frame: Image.Image) -> None:
         if accent_bar:
             box = block.box
-            width = max(40, box.width // 5)
+            width = max(80, box.width * 2 // 3)
             middle = (box.left + box.right) // 2
-            thickness = max(4, block.font_size // 10)
+            thickness = max(3, block.font_size // 14)
             top = box.top - 3 * thickness
             ImageDraw.Draw(frame).rectangle(
                 (middle - width // 2, top, middle + width // 2, top + thickness), fill=palette.accent
