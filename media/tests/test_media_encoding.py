@@ -4,6 +4,7 @@ import itertools
 from pathlib import Path
 
 import av
+import numpy as np
 from sf_media import ToneSpeaker, make_video, narrate, render, write_script
 from sf_media.encoder import h264_profile
 
@@ -28,6 +29,21 @@ def test_a_short_is_h264_high_profile_bt709_with_two_second_keyframes(tmp_path: 
         context = container.streams.video[0].codec_context
         assert (context.pix_fmt, context.colorspace, context.color_range) == ("yuv420p", 1, 1)  # BT.709, TV
     assert _keyframe_gaps(video) and max(_keyframe_gaps(video)) <= 60  # 2 s at 30 fps
+
+
+def test_a_decoded_short_moves_from_frame_to_frame(tmp_path: Path) -> None:
+    make_video("tide pools", "short", 6, tmp_path, speaker=ToneSpeaker())
+
+    with av.open(str(tmp_path / "video.mp4")) as container:
+        lumas = [
+            f.to_ndarray()[:1920].astype(np.int16)
+            for _, f in zip(range(60), container.decode(video=0), strict=False)
+        ]
+
+    # The backdrop is redrawn every other frame (15 of 30 fps): each pair of frames two apart differs,
+    # in the top tenth too, where no text ever is.
+    moved = [float(np.abs(a[:192] - b[:192]).mean()) for a, b in zip(lumas, lumas[2:], strict=False)]
+    assert min(moved) > 0.05, moved
 
 
 def test_a_draft_render_uses_the_fast_preset(tmp_path: Path) -> None:
