@@ -101,6 +101,8 @@ class FrameSource:
                 self._boundaries.append((previous_end + start) / 2)
             previous_end = section.sentences[-1].end
         self._names = [s.heading for s in script.sections if s.sentences] or [script.title]
+        # Where the repeating part of a sleepy video starts (None: nothing repeats).
+        self.loop = self._find_loop()
         self._cards: dict[tuple[str, int], Overlay | None] = {}
         self._background: tuple[int, Planes] | None = None
         self._caption: tuple[Hashable | None, Overlay | None] = (None, None)
@@ -111,9 +113,7 @@ class FrameSource:
     def frame_count(self) -> int:
         return max(1, round(self.script.duration * self.spec.fps))
 
-    @property
-    def loop(self) -> Loop | None:
-        """Where the repeating part of a sleepy video starts (None: nothing repeats)."""
+    def _find_loop(self) -> Loop | None:
         if self.spec.loop_seconds is None:
             return None
         fps = self.spec.fps
