@@ -57,3 +57,17 @@ def test_a_draft_render_uses_the_fast_preset(tmp_path: Path) -> None:
     # ultrafast leaves out CABAC and the 8x8 transform: larger, Baseline-compatible, much quicker.
     assert h264_profile(str(tmp_path / "draft" / "video.mp4")) == "Constrained Baseline"
     assert draft.info.bytes > upload.info.bytes
+
+
+def test_long_sleepy_videos_afford_the_slower_preset_for_their_loop() -> None:
+    from sf_media import spec_for
+    from sf_media.encoder import x264_options
+
+    sleepy = spec_for("sleepy")
+
+    assert x264_options(sleepy, seconds=600)["preset"] == "veryfast"
+    assert x264_options(sleepy, seconds=3600)["preset"] == "medium"
+    assert x264_options(sleepy, seconds=3600, draft=True)["preset"] == "ultrafast"
+    assert "bframes=0" in str(x264_options(sleepy)["x264-params"])  # the loop can be cut anywhere
+    assert x264_options(spec_for("short"), seconds=3600)["preset"] == "ultrafast"  # with High tools
+    assert "8x8dct=1" in str(x264_options(spec_for("short"))["x264-params"])

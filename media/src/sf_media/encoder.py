@@ -15,7 +15,10 @@ from av.video.stream import VideoStream
 from sf_media.formats import FormatSpec
 
 
-def x264_options(spec: FormatSpec, *, draft: bool = False, preset: str | None = None) -> dict[str, object]:
+def x264_options(
+    spec: FormatSpec, *, draft: bool = False, preset: str | None = None, seconds: float = 0.0
+) -> dict[str, object]:
+    """Encoder options for a video of `seconds` (longer sleepy videos afford a slower preset)."""
     keyint = max(1, round(spec.keyint_seconds * spec.fps))
     params = [f"keyint={keyint}", f"min-keyint={max(1, keyint // 2)}", "open-gop=0"]
     # aq-mode 3 spends more bits on dark flat areas, where dithered gradients would otherwise band.
@@ -26,6 +29,8 @@ def x264_options(spec: FormatSpec, *, draft: bool = False, preset: str | None = 
         # gains little from planning 40 frames ahead (keeps a 1-hour sleepy render under 300 MB).
         params += ["bframes=0", "rc-lookahead=10"]
     chosen = preset or (spec.draft_preset if draft else spec.x264_preset)
+    if preset is None and not draft and spec.long_video_preset and seconds >= spec.long_video_from_seconds:
+        chosen = spec.long_video_preset
     # "name+key=value:key=value" is a preset with a few of its settings overridden.
     name, _, tweaks = chosen.partition("+")
     if tweaks:
@@ -39,7 +44,12 @@ def x264_options(spec: FormatSpec, *, draft: bool = False, preset: str | None = 
 
 
 def add_video_stream(
-    container: OutputContainer, spec: FormatSpec, *, draft: bool = False, preset: str | None = None
+    container: OutputContainer,
+    spec: FormatSpec,
+    *,
+    draft: bool = False,
+    preset: str | None = None,
+    seconds: float = 0.0,
 ) -> VideoStream:
     video = container.add_stream("libx264", rate=spec.fps)
     video.width, video.height, video.pix_fmt = spec.width, spec.height, "yuv420p"
@@ -48,7 +58,7 @@ def add_video_stream(
     video.codec_context.color_primaries = ColorPrimaries.BT709
     video.codec_context.color_trc = ColorTrc.BT709
     video.codec_context.color_range = ColorRange.MPEG
-    video.options = x264_options(spec, draft=draft, preset=preset)
+    video.options = x264_options(spec, draft=draft, preset=preset, seconds=seconds)
     return video
 
 

@@ -78,7 +78,7 @@ def render_video(
     partial = out_path.with_name(out_path.name + ".partial.mp4")
     container = av.open(str(partial), "w", options={"movflags": "+faststart"})
     try:
-        video = add_video_stream(container, spec, draft=draft)
+        video = add_video_stream(container, spec, draft=draft, seconds=frames.script.duration)
         audio = container.add_stream("aac", rate=soundtrack.sample_rate, layout="stereo")
         audio.bit_rate = spec.audio_bitrate
 
