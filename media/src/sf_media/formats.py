@@ -209,6 +209,12 @@ SPECS: dict[Format, FormatSpec] = {
 }
 
 
+def draft_of(spec: FormatSpec) -> FormatSpec:
+    """A preview of the same video: the backdrop moves in coarser steps (at most 5 a second), so there
+    is less to draw and x264 skips more; the render also uses `draft_preset`."""
+    return replace(spec, animation_fps=min(spec.animation_fps, 5.0))
+
+
 def spec_for(fmt: str | Format, aspect: str | None = None) -> FormatSpec:
     """The spec of a format name (`short`, `longform`, `sleepy`), at another aspect ratio if asked."""
     try:

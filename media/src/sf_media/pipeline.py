@@ -22,7 +22,7 @@ from pathlib import Path
 from sf_media.ambient import AmbientBed
 from sf_media.captions import write_srt
 from sf_media.errors import MediaError
-from sf_media.formats import SAMPLE_RATE, spec_for
+from sf_media.formats import SAMPLE_RATE, draft_of, spec_for
 from sf_media.mix import Cue, Soundtrack
 from sf_media.options import VideoOptions
 from sf_media.render import RenderResult, render_video
@@ -170,8 +170,8 @@ def render(
 ) -> RenderResult:
     """Mix and encode video.mp4 (render stage); `should_stop` can end it early; `on_progress`
     follows the seconds of video encoded; `draft` trades file size for a much faster encode."""
-    aspect = (options or VideoOptions()).aspect
-    frames = FrameSource(narration.script, spec_for(narration.script.format, aspect))
+    spec = spec_for(narration.script.format, (options or VideoOptions()).aspect)
+    frames = FrameSource(narration.script, draft_of(spec) if draft else spec)
     return render_video(
         frames, soundtrack_for(narration), out_dir / "video.mp4", should_stop, on_progress, draft=draft
     )
