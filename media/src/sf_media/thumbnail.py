@@ -21,7 +21,7 @@ from sf_media.script import Script
 from sf_media.yuv import Planes
 
 SHORT_SIDE = 720
-_DARKEN = 0.55  # the backdrop behind the title keeps a little over half its brightness
+_DARKEN = 0.7  # the backdrop behind the title keeps most of its colour, a little dimmed
 
 
 def thumbnail_size(spec: FormatSpec) -> tuple[int, int]:
