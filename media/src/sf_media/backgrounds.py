@@ -113,7 +113,7 @@ class Glow:
         rise = rng.uniform(0.01, 0.03, motes) * self.liveliness
         mx = mx0 + 0.03 * np.sin(TAU * 0.05 * t + mx0 * 7)
         my = (my0 - rise * t) % 1.3 - 0.15
-        size = rng.uniform(0.006, 0.016, motes)
+        size = rng.uniform(0.009, 0.018, motes)
         twinkle = 0.5 + 0.5 * np.sin(TAU * rng.uniform(0.03, 0.08, motes) * t + mx0 * 11)
         glints = (0.25 + 0.35 * twinkle)[:, None] * second[None, :]
         light += _lights(xs, ys, (mx, my), size, glints.astype(np.float32))

@@ -92,7 +92,7 @@ class Planes:
             format="yuv420p",
             dst_colorspace=Colorspace.ITU709,
             dst_color_range=ColorRange.MPEG,
-            interpolation=Interpolation.BILINEAR,
+            interpolation=Interpolation.BICUBIC,
         )
         return cls(np.array(big.to_ndarray(), dtype=np.uint8, copy=True))
 
