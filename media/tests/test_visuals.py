@@ -155,3 +155,16 @@ def test_shorts_move_between_consecutive_animation_steps() -> None:
     changed = np.abs(now - after) > 0
     assert changed.mean() > 0.05  # moving...
     assert np.abs(now - after).max() < 40  # ...smoothly
+
+
+def test_chapter_cards_are_not_all_kept_in_memory() -> None:
+    """A card overlay is a few MB; a four-hour longform with dozens of chapters must not keep them all."""
+    spec = spec_for("longform")
+    script = TemplateScriptWriter().write("tide pools", "longform", 600)
+    frames = FrameSource(script, spec, captions=_NoCaptions())
+
+    for section in script.sections:
+        frames.picture(round((section.sentences[0].start + 0.5) * spec.fps))
+
+    assert len(script.sections) >= 4
+    assert len(frames._cards) <= 2

@@ -183,6 +183,8 @@ class FrameSource:
 
     def _card(self, kind: str, number: int, text: str) -> Overlay | None:
         if (kind, number) not in self._cards:
+            if len(self._cards) >= 2:  # a card is a few MB: keep the title and the current chapter only
+                self._cards.pop(next(k for k in self._cards if k[0] != "title"), None)
             block = title_block(self.spec, text) if kind == "title" else chapter_block(self.spec, text)
             drawing = card_drawing(block, self.palette, accent_bar=kind == "chapter")
             self._cards[(kind, number)] = overlay_from_drawing(self.spec.width, self.spec.height, drawing)
