@@ -29,3 +29,33 @@ def test_yuv_conversion_round_trips() -> None:
     back = yuv_to_rgb(*rgb_to_yuv(rgb))
 
     assert np.allclose(back, rgb, atol=1e-5)
+
+
+def test_a_dark_longform_backdrop_keeps_its_dither_through_the_encoder() -> None:
+    """x264 at the format's settings must not flatten the dithered dark areas back into bands."""
+    import io
+
+    import av
+    from sf_media import FrameSource, TemplateScriptWriter, spec_for
+    from sf_media.encoder import add_video_stream
+
+    spec = spec_for("longform")
+    frames = FrameSource(TemplateScriptWriter().write("tide pools", "longform", 60), spec)
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = add_video_stream(container, spec)
+        for index in range(300, 330):
+            picture = frames.picture(index).video_frame()
+            picture.pts = index
+            container.mux(stream.encode(picture))
+        container.mux(stream.encode(None))
+    out.seek(0)
+    with av.open(out) as container:
+        decoded = [f.to_ndarray()[: spec.height] for f in container.decode(video=0)]
+
+    y = decoded[-5]
+    h, w = (y.shape[0] // 8) * 8, (y.shape[1] // 8) * 8
+    blocks = y[:h, :w].reshape(h // 8, 8, w // 8, 8).astype(np.float32)
+    dark = blocks.mean(axis=(1, 3)) < 48
+    assert dark.mean() > 0.3  # the test means something: much of the frame is dark
+    assert float((blocks.std(axis=(1, 3))[dark] == 0).mean()) < 0.4

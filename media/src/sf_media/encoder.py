@@ -21,8 +21,7 @@ def x264_options(
     """Encoder options for a video of `seconds` (longer sleepy videos afford a slower preset)."""
     keyint = max(1, round(spec.keyint_seconds * spec.fps))
     params = [f"keyint={keyint}", f"min-keyint={max(1, keyint // 2)}", "open-gop=0"]
-    # aq-mode 3 spends more bits on dark flat areas, where dithered gradients would otherwise band.
-    params.append("aq-mode=3")
+    params.append(f"aq-mode={spec.aq_mode}")
     if spec.loop_seconds is not None:
         # No B-frames: decode order equals display order, so the repeated loop can be cut anywhere.
         # A short lookahead: at 1080p each lookahead frame costs x264 several MB, and a slow loop
