@@ -50,8 +50,8 @@ def test_a_dark_longform_backdrop_keeps_its_dither_through_the_encoder() -> None
             container.mux(stream.encode(picture))
         container.mux(stream.encode(None))
     out.seek(0)
-    with av.open(out) as container:
-        decoded = [f.to_ndarray()[: spec.height] for f in container.decode(video=0)]
+    with av.open(out, "r") as reader:
+        decoded = [f.to_ndarray()[: spec.height] for f in reader.decode(video=0)]
 
     y = decoded[-5]
     h, w = (y.shape[0] // 8) * 8, (y.shape[1] // 8) * 8
