@@ -34,7 +34,7 @@ from sf_media.speech import (
     Utterance,
     default_speaker,
 )
-from sf_media.visuals import FrameSource, Scene
+from sf_media.visuals import FrameSource
 
 __all__ = [
     "SAMPLE_RATE",
@@ -49,7 +49,6 @@ __all__ = [
     "Narration",
     "PiperSpeaker",
     "RenderResult",
-    "Scene",
     "Script",
     "ScriptWriter",
     "Section",

@@ -30,6 +30,10 @@ MAX_LENGTH_SECONDS: Mapping[Format, int] = {
 }
 
 
+# x264 preset of the moving formats (see FormatSpec.x264_preset).
+_UPLOAD_PRESET = "ultrafast+cabac=1:8x8dct=1:bframes=2"
+
+
 @dataclass(frozen=True, slots=True)
 class FormatSpec:
     """Picture, pacing, loudness and encoder settings of one format."""
@@ -63,13 +67,33 @@ class FormatSpec:
     safe_top: float
     safe_bottom: float
     safe_side: float
-    # Sleepy backgrounds drift; each step is one new picture, reused for every frame in between.
-    background_step_seconds: float | None
+    # Motion: the backdrop is redrawn this many times a second (frames in between repeat it; slow,
+    # soft motion needs no more), how lively it moves (1.0 = shorts), how far the camera zooms in
+    # over a section (Ken Burns), and how long a crossfade between sections lasts.
+    animation_fps: float
+    liveliness: float
+    ken_burns_zoom: float
+    transition_seconds: float
+    chapter_cards: bool  # longform: each section opens with its name as a card
+    burn_captions: bool  # sleepy: none, the screen holds no text once the title has faded
+    title_seconds: float | None  # title card length; None = until the first sentence
+    # Sleepy: one seamless loop of this length is encoded once and repeated (None = no loop).
+    loop_seconds: float | None
     keyint_seconds: float
-    # ultrafast everywhere: slides are static, so the slower presets' extra analysis buys only a
-    # smaller file (about half) at twice the render time and twice the encoder memory; YouTube
-    # re-encodes the upload anyway.
+    # Chosen with `python -m sf_media.bench --presets ...` on the formats' moving pictures (README,
+    # "Encoding"): ultrafast's speed with CABAC, the 8x8 transform and two B-frames added back makes
+    # a High-profile file as small as superfast's at better PSNR and three quarters of its CPU.
+    # "name+params" overrides a few of the preset's x264 settings. Drafts skip the extras.
     x264_preset: str
+    draft_preset: str
+    # Sleepy: from this length on, the loop is repeated so often that the slower preset's smaller file
+    # (about 40 % smaller) costs little per hour of video; shorter videos keep the budget with the fast one.
+    long_video_preset: str | None
+    long_video_from_seconds: float
+    # x264 adaptive quantisation: 3 spends more bits on dark flat areas, where the dithered gradients
+    # would otherwise flatten into bands again (longform and sleepy are mostly dark); shorts are bright,
+    # and 0 there cuts x264's CPU by a fifth and the file by half.
+    aq_mode: int
     crf: int
     audio_bitrate: int
     # Piper phoneme length (>1 is slower speech): sleepy narration is deliberately unhurried.
@@ -110,9 +134,20 @@ SPECS: dict[Format, FormatSpec] = {
         safe_top=0.12,
         safe_bottom=0.20,
         safe_side=0.07,
-        background_step_seconds=None,
+        animation_fps=15.0,
+        liveliness=1.0,
+        ken_burns_zoom=0.10,
+        transition_seconds=0.8,
+        chapter_cards=False,
+        burn_captions=True,
+        title_seconds=None,
+        loop_seconds=None,
         keyint_seconds=2.0,
-        x264_preset="ultrafast",
+        x264_preset=_UPLOAD_PRESET,
+        draft_preset="ultrafast",
+        long_video_preset=None,
+        long_video_from_seconds=0.0,
+        aq_mode=0,
         crf=21,
         audio_bitrate=192_000,
         speech_length_scale=1.0,
@@ -121,7 +156,9 @@ SPECS: dict[Format, FormatSpec] = {
         format=Format.LONGFORM,
         width=1920,
         height=1080,
-        fps=30,
+        # 24 fps, film's rate: calm footage needs no more, and x264's cost per second of video
+        # drops by a fifth, which keeps longform inside its 0.2x real-time render budget.
+        fps=24,
         max_seconds=float(MAX_LENGTH_SECONDS[Format.LONGFORM]),
         words_per_second=2.85,
         lead_in_seconds=3.0,
@@ -137,9 +174,20 @@ SPECS: dict[Format, FormatSpec] = {
         safe_top=0.06,
         safe_bottom=0.06,
         safe_side=0.06,
-        background_step_seconds=None,
+        animation_fps=10.0,
+        liveliness=0.6,
+        ken_burns_zoom=0.06,
+        transition_seconds=1.2,
+        chapter_cards=True,
+        burn_captions=True,
+        title_seconds=None,
+        loop_seconds=None,
         keyint_seconds=2.0,
-        x264_preset="ultrafast",
+        x264_preset=_UPLOAD_PRESET,
+        draft_preset="ultrafast",
+        long_video_preset=None,
+        long_video_from_seconds=0.0,
+        aq_mode=3,
         crf=21,
         audio_bitrate=192_000,
         speech_length_scale=1.3,
@@ -164,14 +212,32 @@ SPECS: dict[Format, FormatSpec] = {
         safe_top=0.08,
         safe_bottom=0.08,
         safe_side=0.08,
-        background_step_seconds=4.0,
+        animation_fps=2.0,
+        liveliness=0.0,
+        ken_burns_zoom=0.0,
+        transition_seconds=0.0,
+        chapter_cards=False,
+        burn_captions=False,
+        title_seconds=20.0,
+        loop_seconds=90.0,
         keyint_seconds=10.0,
-        x264_preset="ultrafast",
-        crf=23,
+        x264_preset="veryfast",
+        draft_preset="ultrafast",
+        long_video_preset="medium",
+        long_video_from_seconds=1800.0,
+        aq_mode=3,
+        # Lower than the other formats: at higher CRF x264 flattens the dither in dark areas again.
+        crf=20,
         audio_bitrate=160_000,  # noise beds need more bits than speech to stay free of swirl
         speech_length_scale=1.6,
     ),
 }
+
+
+def draft_of(spec: FormatSpec) -> FormatSpec:
+    """A preview of the same video: the backdrop moves in coarser steps (at most 5 a second), so there
+    is less to draw and x264 skips more; the render also uses `draft_preset`."""
+    return replace(spec, animation_fps=min(spec.animation_fps, 5.0))
 
 
 def spec_for(fmt: str | Format, aspect: str | None = None) -> FormatSpec:

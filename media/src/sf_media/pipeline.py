@@ -24,13 +24,14 @@ from sf_media.caption_overlay import CaptionOverlay
 from sf_media.caption_style import style_for
 from sf_media.captions import write_captions
 from sf_media.errors import MediaError
-from sf_media.formats import SAMPLE_RATE, spec_for
+from sf_media.formats import SAMPLE_RATE, draft_of, spec_for
 from sf_media.mix import Cue, MixSettings, Soundtrack
 from sf_media.options import VideoOptions
 from sf_media.render import RenderResult, render_video
 from sf_media.script import Script, ScriptWriter, TemplateScriptWriter
 from sf_media.speech import Speaker, Utterance, default_speaker
-from sf_media.visuals import FrameSource, Kind, Scene
+from sf_media.thumbnail import write_thumbnail
+from sf_media.visuals import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +155,7 @@ def prepare_visuals(
     out_dir.mkdir(parents=True, exist_ok=True)
     style = style_for(spec, options.caption_style)
     srt, vtt = write_captions(narration.script, out_dir, style.rules)
-    frames = FrameSource(narration.script, spec, CaptionOverlay(narration.script, spec, style))
-    thumbnail = out_dir / "thumbnail.png"
-    frames.render(Scene(Kind.TITLE, heading=narration.script.title)).save(thumbnail)
+    thumbnail = write_thumbnail(narration.script, spec, out_dir / "thumbnail.png")
     return VisualsResult(srt, thumbnail, vtt)
 
 
@@ -187,14 +186,19 @@ def render(
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[float, str], None] | None = None,
     options: VideoOptions | None = None,
+    *,
+    draft: bool = False,
 ) -> RenderResult:
     """Mix and encode video.mp4 (render stage); `should_stop` can end it early; `on_progress`
-    follows the seconds of video encoded."""
+    follows the seconds of video encoded; `draft` trades file size for a much faster encode."""
     options = options or VideoOptions()
     spec = spec_for(narration.script.format, options.aspect)
+    spec = draft_of(spec) if draft else spec
     captions = CaptionOverlay(narration.script, spec, style_for(spec, options.caption_style))
     frames = FrameSource(narration.script, spec, captions)
-    return render_video(frames, soundtrack_for(narration), out_dir / "video.mp4", should_stop, on_progress)
+    return render_video(
+        frames, soundtrack_for(narration), out_dir / "video.mp4", should_stop, on_progress, draft=draft
+    )
 
 
 def make_video(

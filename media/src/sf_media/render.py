@@ -1,9 +1,14 @@
 """Encode the picture and the soundtrack into an H.264 + AAC MP4 with PyAV (FFmpeg inside the wheel).
 
 Both streams are produced and muxed as they go, audio kept about a second ahead of video, so the
-muxer never buffers and memory stays flat whatever the length. A frame is drawn only when its scene
-changes; every other frame re-sends the previous picture, which x264 codes as an almost free skip.
-`+faststart` moves the index to the front on close so YouTube and browsers can start playing early.
+muxer never buffers and memory stays flat whatever the length. A picture is drawn only when its
+frame key changes (the backdrop moves a few times a second, captions when they change); frames in
+between re-send the previous picture, which x264 codes almost for free.
+
+A sleepy video is one seamless loop after its title: the loop is encoded once (starting on a
+keyframe, no B-frames) and its packets are muxed again and again with shifted timestamps, so an hour
+costs little more than the loop. `+faststart` moves the index to the front on close so YouTube and
+browsers can start playing early.
 """
 
 from __future__ import annotations
@@ -12,19 +17,22 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 from av.audio.stream import AudioStream
 from av.container import OutputContainer
-from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
+from av.stream import Stream
+from av.video.frame import PictureType
+from av.video.stream import VideoStream
 
 from sf_media.ambient import Stereo
-from sf_media.errors import RenderCancelledError
+from sf_media.encoder import add_video_stream
+from sf_media.errors import MediaError, RenderCancelledError
 from sf_media.mix import Soundtrack
 from sf_media.probe import MediaInfo, probe
-from sf_media.visuals import FrameSource, Scene
+from sf_media.visuals import FrameKey, FrameSource, Loop
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +60,12 @@ def render_video(
     out_path: Path,
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[float, str], None] | None = None,
+    *,
+    draft: bool = False,
 ) -> RenderResult:
     """Write `out_path` (MP4) from a frame source and a soundtrack of the same duration.
+
+    `draft` encodes with the format's fast draft preset (previews) instead of the upload preset.
 
     `should_stop` is asked about once a second of video; when it says yes the render stops with
     RenderCancelledError and leaves no file (a lost lease or a shutdown must not wait an hour).
@@ -66,14 +78,7 @@ def render_video(
     partial = out_path.with_name(out_path.name + ".partial.mp4")
     container = av.open(str(partial), "w", options={"movflags": "+faststart"})
     try:
-        video = container.add_stream("libx264", rate=spec.fps)
-        video.width, video.height, video.pix_fmt = spec.width, spec.height, "yuv420p"
-        video.codec_context.gop_size = max(1, round(spec.keyint_seconds * spec.fps))
-        video.codec_context.colorspace = Colorspace.ITU709
-        video.codec_context.color_primaries = ColorPrimaries.BT709
-        video.codec_context.color_trc = ColorTrc.BT709
-        video.codec_context.color_range = ColorRange.MPEG
-        video.options = {"preset": spec.x264_preset, "crf": str(spec.crf), "tune": "stillimage"}
+        video = add_video_stream(container, spec, draft=draft, seconds=frames.script.duration)
         audio = container.add_stream("aac", rate=soundtrack.sample_rate, layout="stereo")
         audio.bit_rate = spec.audio_bitrate
         # FFmpeg's "fast" AAC coder: half the CPU of twoloop, and at our bitrates (160-192 kb/s)
@@ -82,9 +87,8 @@ def render_video(
 
         audio_chunks = soundtrack.chunks(soundtrack.sample_rate)  # one second per chunk
         audio_pts = 0
-        drawn = 0
-        last: tuple[Scene, av.VideoFrame] | None = None
-        for index, scene in frames.scenes():
+        pictures = _Pictures(frames, video, frames.loop)
+        for index in range(frames.frame_count):
             if index % check_every == 0:
                 if should_stop is not None and should_stop():
                     raise RenderCancelledError(f"render of {out_path.name} stopped at frame {index}")
@@ -93,18 +97,12 @@ def render_video(
             ahead = (index / spec.fps + 1) * soundtrack.sample_rate
             while audio_pts < soundtrack.total_samples and audio_pts <= ahead:
                 audio_pts = _mux_audio(container, audio, next(audio_chunks), audio_pts)
-            if last is None or last[0] != scene:
-                rgb = np.asarray(frames.render(scene))
-                picture = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-                    format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
-                )
-                last = (scene, picture)
-                drawn += 1
-            last[1].pts = index
-            container.mux(video.encode(last[1]))
+            for packet in pictures.packets(index):
+                container.mux(packet)
         for samples in audio_chunks:  # whatever audio runs past the last frame time
             audio_pts = _mux_audio(container, audio, samples, audio_pts)
-        container.mux(video.encode(None))
+        for packet in pictures.finish():
+            container.mux(packet)
         container.mux(audio.encode(None))
         container.close()
     except BaseException:
@@ -120,9 +118,9 @@ def render_video(
         info.duration,
         wall,
         frames.frame_count,
-        drawn,
+        pictures.drawn,
     )
-    return RenderResult(info=info, frames=frames.frame_count, frames_drawn=drawn, wall_seconds=wall)
+    return RenderResult(info=info, frames=frames.frame_count, frames_drawn=pictures.drawn, wall_seconds=wall)
 
 
 def _mux_audio(container: OutputContainer, stream: AudioStream, samples: Stereo, pts: int) -> int:
@@ -131,3 +129,85 @@ def _mux_audio(container: OutputContainer, stream: AudioStream, samples: Stereo,
     frame.sample_rate, frame.pts = stream.rate, pts
     container.mux(stream.encode(frame))
     return pts + int(samples.shape[1])
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """An encoded packet of the loop, kept to be muxed again at later timestamps."""
+
+    data: bytes
+    pts: int
+    dts: int
+    time_base: Fraction
+    keyframe: bool
+
+
+class _Pictures:
+    """Encoded video packets frame by frame: drawn when the key changes, repeated from the loop after it.
+
+    While encoding the loop's frames, their packets are kept (a loop of dim, slow sky is a few MB);
+    once the loop has been encoded the encoder is flushed and every later frame is a kept packet with
+    its timestamps moved on by whole loops.
+    """
+
+    def __init__(self, frames: FrameSource, stream: VideoStream, loop: Loop | None) -> None:
+        self.frames = frames
+        self.stream = stream
+        self.loop = loop
+        self.drawn = 0
+        self._last: tuple[FrameKey, av.VideoFrame] | None = None
+        self._kept: list[_Stored] = []
+        self._flushed = False
+
+    def _picture(self, index: int) -> av.VideoFrame:
+        key = self.frames.key(index)
+        if self._last is None or self._last[0] != key:
+            planes = self.frames.picture(index)
+            self._last = (key, planes.video_frame())
+            self.drawn += 1
+        return self._last[1]
+
+    def _keep(self, packets: list[av.Packet[Stream]]) -> list[av.Packet[Stream]]:
+        loop = self.loop
+        if loop is not None:
+            for packet in packets:
+                pts, dts, time_base = packet.pts, packet.dts, packet.time_base
+                if pts is None or dts is None or time_base is None:
+                    raise MediaError("the encoder returned a packet without timestamps")
+                if pts >= self._ticks(loop.start, time_base):
+                    self._kept.append(_Stored(bytes(packet), pts, dts, time_base, packet.is_keyframe))
+        return packets
+
+    def _ticks(self, frames: int, time_base: Fraction) -> int:
+        """A number of frames as a duration in `time_base` units."""
+        return round(Fraction(frames, self.frames.spec.fps) / time_base)
+
+    def packets(self, index: int) -> list[av.Packet[Stream]]:
+        loop = self.loop
+        if loop is not None and index >= loop.start + loop.frames:
+            if not self._flushed:
+                self._flushed = True
+                flushed = self._keep(self.stream.encode(None))
+                return [*flushed, self._repeat(index, loop)]
+            return [self._repeat(index, loop)]
+        picture = self._picture(index)
+        picture.pts = index
+        # The loop must open on a keyframe so that each repetition decodes on its own.
+        picture.pict_type = PictureType.I if loop is not None and index == loop.start else PictureType.NONE
+        return self._keep(self.stream.encode(picture))
+
+    def _repeat(self, index: int, loop: Loop) -> av.Packet[Stream]:
+        if len(self._kept) != loop.frames:
+            raise MediaError(f"the sleepy loop encoded to {len(self._kept)} packets, expected {loop.frames}")
+        turns, offset = divmod(index - loop.start, loop.frames)
+        stored = self._kept[offset]
+        packet = av.Packet(stored.data)
+        packet.stream = self.stream
+        packet.time_base = stored.time_base
+        shift = self._ticks(turns * loop.frames, stored.time_base)
+        packet.pts, packet.dts = stored.pts + shift, stored.dts + shift
+        packet.is_keyframe = stored.keyframe
+        return packet
+
+    def finish(self) -> list[av.Packet[Stream]]:
+        return [] if self._flushed else self._keep(self.stream.encode(None))

@@ -1,10 +1,15 @@
-"""The picture at any moment of the video, drawn on demand with Pillow.
+"""The picture at any moment of the video: a moving backdrop with text cards and captions over it.
 
-`FrameSource` never holds more than the frame it is drawing: the renderer asks for the `Scene` at
-each frame time and only draws when the scene changes, so a ten-hour video costs the same memory as
-a short and most frames are reused rather than redrawn. Scenes: a title card, one slide per section
-with the burned-in caption (`CaptionOverlay`: its key is part of the scene, so a new highlighted word
-redraws the frame), and for sleepy an end card once the narration is over.
+`FrameSource` draws on demand and holds only what the current frame needs, so a ten-hour video costs
+the same memory as a short. Frames are described by a cheap `key`: the backdrop's animation step
+(it moves `spec.animation_fps` times a second, slower than the frame rate) and the caption's key. The
+renderer draws a picture only when the key changes and re-sends the previous one otherwise.
+
+Shorts and longform move a Ken Burns camera over `backgrounds.Glow`, one framing per section, with a
+crossfade between sections; longform opens each section with a chapter card. Sleepy shows its title
+for a while, then nothing but `backgrounds.Aurora`, which repeats exactly every `spec.loop_seconds`
+(`loop` tells the renderer where the repeating part starts). Section names are never drawn as
+slide headings.
 """
 
 from __future__ import annotations
@@ -12,171 +17,218 @@ from __future__ import annotations
 import bisect
 import hashlib
 import math
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from dataclasses import dataclass
-from enum import StrEnum
 
-import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from sf_media.caption_overlay import CaptionOverlay
+from sf_media.backgrounds import Aurora, Camera, Glow
 from sf_media.formats import Format, FormatSpec
-from sf_media.layout import TextBlock, fit_text, safe_area, text_font
+from sf_media.palette import Palette, palette_for
 from sf_media.script import Script
+from sf_media.text_cards import CaptionDrawer, SentenceCaptions, card_drawing, chapter_block, title_block
+from sf_media.yuv import Floats, Overlay, Planes, overlay_from_drawing
 
-RGB = tuple[int, int, int]
+# Title and chapter cards fade in and out over this long.
+_CARD_FADE = 0.5
+_CHAPTER_SECONDS = 3.0
+# Sleepy's title fades out over this long once its time is up.
+_SLEEPY_TITLE_FADE = 8.0
+# Pan per section, in frame heights over the whole section; directions alternate between sections.
+_PAN = 0.05
 
-# A while after the last sentence the sleepy end card takes over for the rest of the (ambient-only) video.
-_SLEEPY_END_CARD_AFTER = 10.0
-# A sleepy background completes one slow colour cycle in this many seconds.
-_SLEEPY_DRIFT_PERIOD = 900.0
+FrameKey = tuple[int, Hashable | None]
 
-
-class Kind(StrEnum):
-    TITLE = "title"
-    SLIDE = "slide"
-    END = "end"
-
-
-@dataclass(frozen=True, slots=True)
-class Scene:
-    """Everything that decides a frame's pixels; equal scenes draw identical frames."""
-
-    kind: Kind
-    heading: str | None = None
-    caption: Hashable | None = None  # the caption overlay's key: which cue, which word lit
-    background_step: int = 0
+# No flashing in sleepy videos: between two consecutive frames the mean luma (0-255) moves at most
+# this much, and no more than 0.1 % of the pixels change by more than the second bound.
+MAX_SLEEPY_LUMA_STEP = 1.0
+MAX_SLEEPY_PIXEL_STEP = 12.0
 
 
 @dataclass(frozen=True, slots=True)
-class Palette:
-    top: RGB
-    bottom: RGB
-    text: RGB
-    accent: RGB
+class Loop:
+    """From frame `start` on, frame i shows exactly what frame start + (i - start) % frames shows."""
+
+    start: int
+    frames: int
 
 
-_BRIGHT = (
-    Palette(top=(16, 42, 67), bottom=(9, 94, 110), text=(250, 250, 245), accent=(255, 209, 102)),
-    Palette(top=(45, 20, 66), bottom=(120, 40, 90), text=(252, 248, 250), accent=(130, 230, 220)),
-    Palette(top=(20, 50, 35), bottom=(40, 110, 80), text=(248, 252, 246), accent=(255, 196, 120)),
-)
-_DIM = (
-    Palette(top=(8, 10, 28), bottom=(24, 16, 44), text=(150, 150, 185), accent=(110, 118, 160)),
-    Palette(top=(6, 16, 26), bottom=(14, 30, 40), text=(140, 165, 170), accent=(100, 130, 140)),
-)
+def _smooth(x: float) -> float:
+    x = min(1.0, max(0.0, x))
+    return x * x * (3 - 2 * x)
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """The text blocks of a scene (for drawing, and for tests of the safe area)."""
-
-    heading: TextBlock | None
-    body: TextBlock | None = None  # captions are drawn by the CaptionOverlay, not laid out here
+def _fade(t: float, start: float, end: float, fade: float) -> float:
+    """Opacity of something shown over [start, end) that fades in and out over `fade` seconds."""
+    if t < start or t >= end:
+        return 0.0
+    return min(_smooth((t - start) / fade), _smooth((end - t) / fade)) if fade > 0 else 1.0
 
 
 class FrameSource:
-    """Scenes and frames of one script in one format."""
+    """Frames of one script in one format (and aspect ratio)."""
 
-    def __init__(self, script: Script, spec: FormatSpec, captions: CaptionOverlay | None = None) -> None:
+    def __init__(self, script: Script, spec: FormatSpec, captions: CaptionDrawer | None = None) -> None:
         self.script = script
         self.spec = spec
-        self.captions = captions or CaptionOverlay(script, spec)
-        self.safe = safe_area(spec)
-        self.sleepy = spec.format is Format.SLEEPY  # dim palette, drifting backdrop, fading captions
-        index = hashlib.sha256(script.topic.encode()).digest()[0]
-        palettes = _DIM if self.sleepy else _BRIGHT
-        self.palette = palettes[index % len(palettes)]
-        self._static_background: Image.Image | None = None
-        # Every sentence with its section number, in order, and their start times for bisecting.
-        self._timeline = [
-            (sentence, number)
-            for number, section in enumerate(script.sections)
-            for sentence in section.sentences
-        ]
-        self._starts = [sentence.start for sentence, _ in self._timeline]
+        self.sleepy = spec.format is Format.SLEEPY
+        self.palette: Palette = palette_for(script.topic, spec.format)
+        seed = int.from_bytes(hashlib.sha256(script.topic.encode()).digest()[4:8], "big")
+        self._glow: Glow | None = None
+        self._aurora: Aurora | None = None
+        if self.sleepy:
+            self._aurora = Aurora(
+                spec.width, spec.height, self.palette, seed, loop_seconds=spec.loop_seconds or 120.0
+            )
+        else:
+            self._glow = Glow(spec.width, spec.height, self.palette, seed, liveliness=spec.liveliness)
+        # All caption drawing goes through this one object (CaptionOverlay plugs in here).
+        self.captions: CaptionDrawer | None = None
+        if spec.burn_captions:
+            self.captions = captions or SentenceCaptions(script, spec, self.palette)
+        sentences = script.sentences()
+        first = sentences[0].start if sentences else script.duration
+        self._title_end = spec.title_seconds if spec.title_seconds is not None else first
+        self._title_fade = _SLEEPY_TITLE_FADE if self.sleepy else min(_CARD_FADE, first / 2)
+        # A section's own stretch of video starts halfway through the pause before its first sentence.
+        self._boundaries: list[float] = [0.0]
+        previous_end = None
+        for section in script.sections:
+            if not section.sentences:
+                continue
+            start = section.sentences[0].start
+            if previous_end is not None:
+                self._boundaries.append((previous_end + start) / 2)
+            previous_end = section.sentences[-1].end
+        self._names = [s.heading for s in script.sections if s.sentences] or [script.title]
+        # Where the repeating part of a sleepy video starts (None: nothing repeats).
+        self.loop = self._find_loop()
+        self._cards: dict[tuple[str, int], Overlay | None] = {}
+        self._background: tuple[int, Planes] | None = None
+        self._caption: tuple[Hashable | None, Overlay | None] = (None, None)
+
+    # ---- timing -------------------------------------------------------------------------------
 
     @property
     def frame_count(self) -> int:
         return max(1, round(self.script.duration * self.spec.fps))
 
-    def scene_at(self, t: float) -> Scene:
-        step = int(t // self.spec.background_step_seconds) if self.spec.background_step_seconds else 0
-        index = bisect.bisect_right(self._starts, t) - 1
-        if index < 0:
-            return Scene(Kind.TITLE, heading=self.script.title, background_step=step)
-        sentence, section = self._timeline[index]
-        if self.sleepy and index == len(self._timeline) - 1 and t >= sentence.end + _SLEEPY_END_CARD_AFTER:
-            return Scene(Kind.END, heading=self.script.title, background_step=step)
-        return Scene(Kind.SLIDE, self.script.sections[section].heading, self.captions.key_at(t), step)
+    def _find_loop(self) -> Loop | None:
+        if self.spec.loop_seconds is None:
+            return None
+        fps = self.spec.fps
+        start = math.ceil(self._title_end * fps)
+        frames = round(self.spec.loop_seconds * fps)
+        if start + frames >= self.frame_count:
+            return None
+        return Loop(start, frames)
 
-    def scenes(self) -> Iterator[tuple[int, Scene]]:
-        """(frame index, scene) for every frame, in order; cheap, draws nothing."""
-        for index in range(self.frame_count):
-            yield index, self.scene_at(index / self.spec.fps)
+    def _step(self, index: int) -> int:
+        """The backdrop's animation step at frame `index` (folded into the loop for sleepy)."""
+        loop = self.loop
+        if loop is not None and index >= loop.start:
+            index = loop.start + (index - loop.start) % loop.frames
+        return math.floor(index * self.spec.animation_fps / self.spec.fps)
 
-    def layout(self, scene: Scene) -> Layout:
-        height = self.spec.height
-        if scene.kind is not Kind.SLIDE:
-            size = round(height * (0.055 if self.spec.vertical else 0.085))
-            if self.sleepy:
-                size = round(size * 0.7)
-            region = self.safe.band(0.3, 0.7)
-            return Layout(fit_text(scene.heading or "", region, size), None)
-        heading_size = round(
-            height * (0.032 if self.spec.vertical else 0.05) * (0.75 if self.sleepy else 1.0)
-        )
-        heading = fit_text(scene.heading, self.safe.band(0.0, 0.16), heading_size) if scene.heading else None
-        return Layout(heading)
+    def _step_time(self, step: int) -> float:
+        return step / self.spec.animation_fps
 
-    def background(self, step: int) -> Image.Image:
-        """The backdrop alone: a static gradient, or for sleepy a slowly drifting glow."""
-        if not self.sleepy:
-            if self._static_background is None:
-                self._static_background = _gradient(self.spec.width, self.spec.height, self.palette, 0.0, 0.5)
-            return self._static_background
-        seconds = step * (self.spec.background_step_seconds or 0.0)
-        phase = 2 * math.pi * seconds / _SLEEPY_DRIFT_PERIOD
-        return _gradient(
-            self.spec.width,
-            self.spec.height,
-            self.palette,
-            0.5 + 0.5 * math.sin(phase),
-            0.5 + 0.3 * math.cos(phase * 0.7),
+    def key(self, index: int) -> FrameKey:
+        """Equal keys draw identical frames; computing one draws nothing."""
+        t = index / self.spec.fps
+        caption = self.captions.key_at(t) if self.captions is not None else None
+        return self._step(index), caption
+
+    def section_at(self, t: float) -> int:
+        return max(0, bisect.bisect_right(self._boundaries, t) - 1)
+
+    # ---- drawing ------------------------------------------------------------------------------
+
+    def _camera(self, section: int, t: float) -> Camera:
+        start = self._boundaries[section]
+        end = self._boundaries[section + 1] if section + 1 < len(self._boundaries) else self.script.duration
+        progress = _smooth((t - start) / max(end - start, 1e-6)) if end > start else 0.0
+        direction = 1 if section % 2 == 0 else -1
+        return Camera(
+            zoom=1.0 + self.spec.ken_burns_zoom * progress,
+            pan_x=direction * _PAN * (progress - 0.5),
+            pan_y=-0.5 * _PAN * (progress - 0.5),
         )
 
-    def render(self, scene: Scene) -> Image.Image:
-        image = self.background(scene.background_step).copy()
-        draw = ImageDraw.Draw(image)
-        layout = self.layout(scene)
-        title_colour = self.palette.text if scene.kind is Kind.TITLE else self.palette.accent
-        if scene.kind is not Kind.SLIDE:
-            _draw(draw, layout.heading, title_colour)
-            return image
-        _draw(draw, layout.heading, self.palette.accent)
-        self.captions.draw_key(image, scene.caption)
-        return image
+    def background_small(self, t: float) -> Floats:
+        """The backdrop at t as a small float RGB field (before upscaling)."""
+        if self._aurora is not None:
+            return self._aurora.small_rgb(t)
+        assert self._glow is not None
+        section = self.section_at(t)
+        here = self._glow.small_rgb(t, section, self._camera(section, t))
+        half = self.spec.transition_seconds / 2
+        if section > 0 and t - self._boundaries[section] < half:  # second half of the crossfade
+            weight = 0.5 + 0.5 * _smooth((t - self._boundaries[section]) / half)
+            before = self._glow.small_rgb(t, section - 1, self._camera(section - 1, t))
+            return (before * (1 - weight) + here * weight).astype(here.dtype)
+        following = section + 1
+        if following < len(self._boundaries) and self._boundaries[following] - t < half:
+            weight = 0.5 * _smooth(1 - (self._boundaries[following] - t) / half)
+            after = self._glow.small_rgb(t, following, self._camera(following, t))
+            return (here * (1 - weight) + after * weight).astype(here.dtype)
+        return here
+
+    def background(self, step: int) -> Planes:
+        """The backdrop alone at an animation step, full size (the last one is cached)."""
+        if self._background is None or self._background[0] != step:
+            small = self.background_small(self._step_time(step))
+            self._background = (step, Planes.from_small_rgb(small, self.spec.width, self.spec.height))
+        return self._background[1]
+
+    def _card(self, kind: str, number: int, text: str) -> Overlay | None:
+        if (kind, number) not in self._cards:
+            if len(self._cards) >= 2:  # a card is a few MB: keep the title and the current chapter only
+                self._cards.pop(next(k for k in self._cards if k[0] != "title"), None)
+            block = title_block(self.spec, text) if kind == "title" else chapter_block(self.spec, text)
+            drawing = card_drawing(block, self.palette, accent_bar=kind == "chapter")
+            self._cards[(kind, number)] = overlay_from_drawing(self.spec.width, self.spec.height, drawing)
+        return self._cards[(kind, number)]
+
+    def cards_at(self, t: float) -> list[tuple[Overlay | None, float]]:
+        """The title or chapter cards visible at t, with their opacity."""
+        shown: list[tuple[Overlay | None, float]] = []
+        title = _fade(t, -1.0, self._title_end, self._title_fade)
+        if title > 0:
+            shown.append((self._card("title", 0, self.script.title), title))
+        if self.spec.chapter_cards:
+            section = self.section_at(t)
+            if section > 0:
+                start = self._boundaries[section]
+                opacity = _fade(t, start, start + _CHAPTER_SECONDS, _CARD_FADE)
+                if opacity > 0:
+                    shown.append((self._card("chapter", section, self._names[section]), opacity))
+        return shown
+
+    def _caption_overlay(self, t: float, key: Hashable | None) -> Overlay | None:
+        if key is None or self.captions is None:
+            return None
+        if self._caption[0] != key or self._caption[1] is None:
+            captions = self.captions
+
+            def draw(frame: Image.Image) -> None:
+                captions.draw(frame, t)
+
+            self._caption = (key, overlay_from_drawing(self.spec.width, self.spec.height, draw))
+        return self._caption[1]
+
+    def picture(self, index: int) -> Planes:
+        """The finished frame `index` as yuv420p planes (a fresh copy the caller may keep)."""
+        step, caption = self.key(index)
+        planes = self.background(step).copy()
+        for overlay, opacity in self.cards_at(self._step_time(step)):
+            if overlay is not None:
+                overlay.blend(planes, opacity)
+        overlay = self._caption_overlay(index / self.spec.fps, caption)
+        if overlay is not None:
+            overlay.blend(planes)
+        return planes
 
     def frame_at(self, t: float) -> Image.Image:
-        return self.render(self.scene_at(t))
-
-
-def _draw(draw: ImageDraw.ImageDraw, block: TextBlock | None, colour: RGB) -> None:
-    if block is None:
-        return
-    face = text_font(block.font_size, block.weight)
-    for line, origin in zip(block.lines, block.origins, strict=True):
-        face.draw(draw, origin, line, colour, anchor="la")
-
-
-def _gradient(width: int, height: int, palette: Palette, glow_x: float, glow_y: float) -> Image.Image:
-    """A vertical gradient with a soft glow, computed small and upscaled (smooth and cheap)."""
-    w, h = max(2, width // 16), max(2, height // 16)
-    y = np.linspace(0.0, 1.0, h)[:, None, None]
-    top, bottom = np.array(palette.top, float), np.array(palette.bottom, float)
-    base = top * (1 - y) + bottom * y
-    xs, ys = np.meshgrid(np.linspace(0.0, 1.0, w), np.linspace(0.0, 1.0, h))
-    glow = np.exp(-(((xs - glow_x) * width / height) ** 2 + (ys - glow_y) ** 2) / 0.08)[:, :, None]
-    pixels = np.clip(base + glow * (bottom - top) * 0.6 + glow * 6.0, 0, 255).astype(np.uint8)
-    small = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
-    return small.resize((width, height), Image.Resampling.BICUBIC)
+        """Frame at time t as an RGB image (tests, previews)."""
+        return self.picture(round(t * self.spec.fps)).to_rgb()
