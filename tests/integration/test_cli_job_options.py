@@ -40,6 +40,7 @@ def test_a_job_with_its_own_script_voice_rate_and_aspect(
         "1.25",
         "--aspect",
         "1:1",
+        "--draft",
         "--json",
     )
 
@@ -56,6 +57,7 @@ def test_a_job_with_its_own_script_voice_rate_and_aspect(
         "voice": "joe",
         "speaking_rate": 1.25,
         "aspect": "1:1",
+        "draft": True,
     }
     shown = _sf(db_url, "show-job", json.loads(result.stdout)["id"])
     assert '"script": "2 sections, 3 sentences"' in shown.stdout  # not the whole script on one line
@@ -101,7 +103,7 @@ def test_batch_files_carry_the_same_options(
     batch = tmp_path / "jobs.jsonl"
     batch.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     csv = tmp_path / "jobs.csv"
-    csv.write_text("format,topic,speaking_rate,aspect\nshort,rain,1.5,9:16\n", encoding="utf-8")
+    csv.write_text("format,topic,speaking_rate,aspect,draft\nshort,rain,1.5,9:16,yes\n", encoding="utf-8")
 
     assert _sf(db_url, "new-job", "--from-file", str(batch)).returncode == 0
     assert _sf(db_url, "new-job", "--from-file", str(csv)).returncode == 0
@@ -112,7 +114,7 @@ def test_batch_files_carry_the_same_options(
     assert owls == {"length_seconds": 45, "voice": "joe", "speaking_rate": 0.8, "aspect": "16:9"}
     assert moss["script"]["title"] == "Moss" and "length_seconds" not in moss
     assert inline["script"]["sections"][0]["sentences"] == ["Hi."]
-    assert rain == {"length_seconds": 45, "speaking_rate": 1.5, "aspect": "9:16"}
+    assert rain == {"length_seconds": 45, "speaking_rate": 1.5, "aspect": "9:16", "draft": True}
 
 
 def test_a_bad_option_in_a_batch_file_names_its_line(
@@ -120,8 +122,11 @@ def test_a_bad_option_in_a_batch_file_names_its_line(
 ) -> None:
     batch = tmp_path / "jobs.csv"
     batch.write_text("format,topic,aspect\nshort,owls,9:16\nshort,rain,4:3\n", encoding="utf-8")
+    drafts = tmp_path / "drafts.csv"
+    drafts.write_text("format,topic,draft\nshort,owls,perhaps\n", encoding="utf-8")
 
     _one_line_error(_sf(db_url, "new-job", "--from-file", str(batch)), 2, "line 3", "aspect '4:3'")
+    _one_line_error(_sf(db_url, "new-job", "--from-file", str(drafts)), 2, "line 2", "draft must be")
 
     assert _params(conn) == []
 

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 from sf_media import probe
+from sf_media.encoder import h264_profile
 from sf_media.llm_client import LLMConfig
 from sf_orchestrator import promote_ready_stages
 from sf_worker import Worker
@@ -112,7 +113,22 @@ def test_a_job_narrates_its_own_script_at_its_aspect_ratio(
     video = probe(_artifact(conn, settings, job_id, "video"))
     assert (video.width, video.height) == (1080, 1080)
     assert abs(video.duration - final["duration"]) < 0.5
+    assert h264_profile(str(video.path)) == "High"  # encoded for upload
     assert not [row for row in list_artifacts(conn, job_id) if row.kind == "script_prompt"]  # no LLM
+
+
+def test_a_draft_job_renders_with_the_fast_preset(
+    conn: psycopg.Connection[Any], settings: Settings, run_stages: Any
+) -> None:
+    job_id = create_job(conn, fmt=Format.SHORT, topic="moss", length_seconds=10, draft=True)
+    run_stages({"audio": AudioStage(), "visuals": VisualsStage(), "render": RenderStage()})
+
+    _finish(conn, job_id, 3)
+
+    video = probe(_artifact(conn, settings, job_id, "video"))
+    # Plain ultrafast has no CABAC or 8x8 transform, so x264 declares a Baseline-family profile.
+    assert "Baseline" in h264_profile(str(video.path))
+    assert abs(video.duration - 10) <= 2
 
 
 @pytest.fixture

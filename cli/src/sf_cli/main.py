@@ -60,12 +60,15 @@ def new_job(
         str | None, typer.Option(help="Speaking rate, 0.5-2.0 times the voice's natural pace.")
     ] = None,
     aspect: Annotated[str | None, typer.Option(help="Aspect ratio: 9:16, 16:9 or 1:1.")] = None,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Render fast for a preview (bigger file, not for upload).")
+    ] = False,
     from_file: Annotated[
         Path | None,
         typer.Option(
             "--from-file",
             help="Create one job per line of a .csv (format,topic,length_seconds,voice,speaking_rate,"
-            "aspect,script) or .jsonl file.",
+            "aspect,script,draft) or .jsonl file.",
         ),
     ] = None,
     json: JsonFlag = False,
@@ -78,7 +81,8 @@ def new_job(
     from sf_cli.creating import create_jobs, shutdown_tracing
 
     if from_file is not None:
-        given = [name for name, value in _per_job_options(script, voice, rate, aspect) if value is not None]
+        chosen = _per_job_options(script, voice, rate, aspect, draft or None)
+        given = [name for name, value in chosen if value is not None]
         if given:
             raise InvalidInputError(
                 f"{', '.join(given)} cannot be combined with --from-file: give them per line in the file"
@@ -96,6 +100,7 @@ def new_job(
             speaking_rate=validate_rate(rate, label="--rate"),
             aspect=validate_aspect(aspect, label="--aspect"),
             script=read_script_file(script) if script is not None else None,
+            draft=draft,
         )
         requests = [request] * count
     try:
@@ -111,7 +116,7 @@ def new_job(
 
 
 def _per_job_options(*values: object) -> list[tuple[str, object]]:
-    return list(zip(("--script", "--voice", "--rate", "--aspect"), values, strict=True))
+    return list(zip(("--script", "--voice", "--rate", "--aspect", "--draft"), values, strict=True))
 
 
 @app.command("list-jobs")

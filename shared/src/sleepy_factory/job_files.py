@@ -14,7 +14,7 @@ from sleepy_factory.job_input import DEFAULT_TOPIC, job_params, validate_format,
 from sleepy_factory.pipeline import Format
 from sleepy_factory.script_input import read_script_file
 
-FIELDS = ("format", "topic", "length_seconds", "voice", "speaking_rate", "aspect", "script")
+FIELDS = ("format", "topic", "length_seconds", "voice", "speaking_rate", "aspect", "script", "draft")
 MAX_JOBS_PER_FILE = 100_000
 
 
@@ -27,6 +27,7 @@ class JobRequest:
     speaking_rate: float | None = None
     aspect: str | None = None
     script: dict[str, Any] | None = None  # normalised by script_input
+    draft: bool = False
 
     def choices(self) -> dict[str, Any]:
         """The keyword arguments `jobs.create_job` takes beyond format and topic."""
@@ -36,6 +37,7 @@ class JobRequest:
             "speaking_rate": self.speaking_rate,
             "aspect": self.aspect,
             "script": self.script,
+            "draft": self.draft,
         }
 
 
@@ -106,6 +108,7 @@ def _request(record: Mapping[Any, Any], path: Path, line: int, script_files: boo
             speaking_rate=record.get("speaking_rate"),
             aspect=record.get("aspect"),
             script=script,
+            draft=record.get("draft"),
         )
     except InvalidInputError as exc:
         raise InvalidInputError(f"{path}, line {line}: {exc}") from None
@@ -117,6 +120,7 @@ def _request(record: Mapping[Any, Any], path: Path, line: int, script_files: boo
         speaking_rate=params.get("speaking_rate"),
         aspect=params.get("aspect"),
         script=params.get("script"),
+        draft=bool(params.get("draft", False)),
     )
 
 

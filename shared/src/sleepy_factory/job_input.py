@@ -117,6 +117,17 @@ def validate_voice(voice: object, *, label: str = "voice") -> str | None:
     return voice
 
 
+def validate_draft(draft: object, *, label: str = "draft") -> bool:
+    """A draft renders with the fastest encoder preset: a bigger file, for previews, not for upload."""
+    if draft is None:
+        return False
+    if isinstance(draft, bool):
+        return draft
+    if isinstance(draft, str) and draft.strip().lower() in {"true", "false", "1", "0", "yes", "no"}:
+        return draft.strip().lower() in {"true", "1", "yes"}
+    raise InvalidInputError(f"{label} must be true or false, got {str(draft)[:20]!r}")
+
+
 def job_params(
     fmt: Format,
     length_seconds: object = None,
@@ -125,6 +136,7 @@ def job_params(
     speaking_rate: object = None,
     aspect: object = None,
     script: object = None,
+    draft: object = None,
 ) -> dict[str, Any]:
     """A job's params as stored: every choice validated, unset ones left out.
 
@@ -141,4 +153,6 @@ def job_params(
         "aspect": validate_aspect(aspect),
     }
     params.update({key: value for key, value in chosen.items() if value is not None})
+    if validate_draft(draft):
+        params["draft"] = True
     return params

@@ -189,6 +189,7 @@ def create_job(
     speaking_rate: float | None = None,
     aspect: str | None = None,
     script: dict[str, Any] | None = None,
+    draft: bool = False,
 ) -> uuid.UUID:
     """Insert a job with all its stages NEW; the orchestrator takes it from there.
 
@@ -197,7 +198,13 @@ def create_job(
     """
     fmt = validate_format(fmt)
     params = job_params(
-        fmt, length_seconds, voice=voice, speaking_rate=speaking_rate, aspect=aspect, script=script
+        fmt,
+        length_seconds,
+        voice=voice,
+        speaking_rate=speaking_rate,
+        aspect=aspect,
+        script=script,
+        draft=draft,
     )
     rows = conn.execute(
         INSERT_JOB,

@@ -69,6 +69,7 @@ def create_jobs(body: NewJob, db: Db) -> CreatedJobs:
         speaking_rate=body.speaking_rate,
         aspect=body.aspect,
         script=body.script,
+        draft=body.draft,
     )
     return CreatedJobs(ids=creating.create_jobs(db, requests))
 

@@ -32,10 +32,17 @@ def requests_for(
     speaking_rate: float | str | None = None,
     aspect: str | None = None,
     script: str | dict[str, Any] | None = None,
+    draft: bool = False,
 ) -> list[JobRequest]:
     parsed = parse_markdown(script) if isinstance(script, str) else script
     params = job_params(
-        fmt, length_seconds, voice=voice, speaking_rate=speaking_rate, aspect=aspect, script=parsed
+        fmt,
+        length_seconds,
+        voice=voice,
+        speaking_rate=speaking_rate,
+        aspect=aspect,
+        script=parsed,
+        draft=draft,
     )
     request = JobRequest(
         format=fmt,
@@ -45,6 +52,7 @@ def requests_for(
         speaking_rate=params.get("speaking_rate"),
         aspect=params.get("aspect"),
         script=params.get("script"),
+        draft=bool(params.get("draft", False)),
     )
     return [request] * count
 

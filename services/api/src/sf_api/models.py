@@ -27,6 +27,8 @@ class NewJob(BaseModel):
     aspect: str | None = None
     # The user's own script: Markdown text, or a JSON object of sections (as `sf new-job --script`).
     script: str | dict[str, Any] | None = None
+    # Render with the fastest encoder preset, for a preview.
+    draft: bool = False
 
 
 class CreatedJobs(BaseModel):

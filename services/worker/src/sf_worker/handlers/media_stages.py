@@ -195,6 +195,7 @@ class RenderStage:
                 should_stop=ctx.cancelled.is_set,
                 on_progress=ctx.report_progress,
                 options=self._options_for(job),
+                draft=bool(job.params.get("draft", False)),
             )
         except MediaCancelledError as exc:
             raise StageCancelledError(str(exc)) from exc
