@@ -19,15 +19,18 @@ log = logging.getLogger(__name__)
 # Idempotent (it only touches NEW rows) and safe with many orchestrators: SKIP LOCKED splits the
 # candidates and the UPDATE re-checks status = 'NEW' after any lock wait. The NOTIFY (folded to one
 # per stage per transaction by Postgres) wakes that stage's idle workers.
+# The predecessor is read as a scalar subquery, one primary-key probe per candidate: an EXISTS here
+# may be planned as a hash of every DONE row (a scan of the whole history on every pass) as soon
+# as many stages wait in NEW, e.g. right after a burst of new jobs.
 PROMOTE = """
 WITH due AS (
     SELECT s.job_id, s.stage
     FROM job_stages AS s
     WHERE s.status = 'NEW'
-      AND (s.position = 0 OR EXISTS (
-            SELECT 1 FROM job_stages AS prev
+      AND (s.position = 0 OR (
+            SELECT prev.status FROM job_stages AS prev
             WHERE prev.job_id = s.job_id AND prev.position = s.position - 1
-              AND prev.status = 'DONE'))
+            LIMIT 1) = 'DONE')
     LIMIT %(batch)s
     FOR UPDATE OF s SKIP LOCKED
 ), promoted AS (
