@@ -1,7 +1,8 @@
-"""The orchestrator's pass stays independent of the DONE history when many stages wait in NEW.
+"""The orchestrator's pass stays independent of the DONE history and of the stages waiting in NEW.
 
-Right after a burst of new jobs most candidates are NEW; the planner must still probe each
-candidate's predecessor by primary key rather than hash every DONE row of the table on every pass.
+Right after a burst of new jobs most stages are NEW: a pass must promote the first stages batch by
+batch without rereading the later stages waiting behind them, and never hash every DONE row (or
+every job) of the table.
 """
 
 from __future__ import annotations
@@ -62,9 +63,25 @@ def test_a_pass_over_a_burst_of_new_jobs_never_scans_the_history(burst_url: str)
     assert row is not None
     nodes = list(_nodes(row[0][0]["Plan"]))
 
-    assert "ix_job_stages_new" in {node.get("Index Name") for node in nodes}
-    assert not [node for node in nodes if node["Node Type"] == "Seq Scan"]
+    assert "ix_job_stages_new_first" in {node.get("Index Name") for node in nodes}
+    assert [node["Relation Name"] for node in nodes if node["Node Type"] == "Seq Scan"] == []
     assert not [node for node in nodes if node.get("Subplan Name", "").startswith("hashed")]
+
+
+def test_a_pass_reads_only_the_first_stages_it_promotes(burst_url: str) -> None:
+    # Executed (rolled back): a batch of first stages must not check the predecessors of the later
+    # stages waiting behind them, as the single scan over every NEW stage did for every batch.
+    batch = 500
+    with psycopg.connect(burst_url, autocommit=True) as conn, conn.transaction(force_rollback=True):
+        literal = psycopg.ClientCursor(conn).mogrify(PROMOTE, {"batch": batch})
+        row = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + literal).fetchone()
+    assert row is not None
+    nodes = list(_nodes(row[0][0]["Plan"]))
+    first = [node for node in nodes if node.get("Index Name") == "ix_job_stages_new_first"]
+    predecessor_checks = [node for node in nodes if node.get("Parent Relationship") == "SubPlan"]
+
+    assert [node["Actual Rows"] for node in first] == [batch]
+    assert predecessor_checks and all(node["Actual Loops"] == 0 for node in predecessor_checks)
 
 
 def test_a_pass_promotes_the_first_stages_of_the_burst(burst_url: str) -> None:
