@@ -46,7 +46,7 @@ def test_bench_reports_throughput_latency_and_the_floor_then_drops_its_database(
     report = json.loads(result.stdout)
     assert set(report) >= KEYS
     assert report["jobs"] == 300
-    assert report["stage_runs_per_s"] == pytest.approx(3 * report["jobs_per_s"])
+    assert report["stage_runs_per_s"] == pytest.approx(3 * report["jobs_per_s"], abs=0.01)  # both rounded
     assert 0 < report["handoff_p50_ms"] <= report["handoff_p99_ms"]
     assert report["floor_jobs_per_s"] > 0
     assert conn.execute(DATABASES).fetchone() == before  # the scratch database is gone
