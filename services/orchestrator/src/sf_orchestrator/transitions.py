@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 # First stages come from their own partial index (ix_job_stages_new_first), so a burst of new jobs
 # is promoted batch after batch without rereading the stages still waiting behind them; the later
 # stages (the completer's fast handoff usually promotes them) are looked at only once no first
-# stage is left, each predecessor read by primary key: an EXISTS there may be planned as a hash
-# of every DONE row, a scan of the whole history.
+# stage is left, as a semi-join the planner may run either way (probing each predecessor, or one
+# hash of the DONE rows when many stages wait).
 PROMOTE = """
 WITH first_stages AS (
     SELECT s.job_id, s.stage
@@ -36,9 +36,10 @@ WITH first_stages AS (
     SELECT s.job_id, s.stage
     FROM job_stages AS s
     WHERE s.status = 'NEW' AND s.position > 0
-      AND (SELECT prev.status FROM job_stages AS prev
-           WHERE prev.job_id = s.job_id AND prev.position = s.position - 1
-           LIMIT 1) = 'DONE'
+      AND EXISTS (
+            SELECT 1 FROM job_stages AS prev
+            WHERE prev.job_id = s.job_id AND prev.position = s.position - 1
+              AND prev.status = 'DONE')
     ORDER BY s.job_id
     LIMIT %(batch)s
     FOR UPDATE OF s SKIP LOCKED
