@@ -1,7 +1,6 @@
 """Cheaper stage changes: the stage-change trigger notifies once per transaction instead of once per
-row, job_stages keeps free room in its pages so a status change can write the new row version
-beside the old one, and the first stages of new jobs get their own partial index, so the
-orchestrator promotes a burst of new jobs without rereading every stage waiting behind them.
+row, and job_stages keeps free room in its pages so a status change can write the new row version
+beside the old one.
 
 Every status change is a non-HOT update (status is in the partial indexes' predicates and
 change_seq is indexed), so fillfactor cannot make them HOT; what it buys is the same-page update:
@@ -15,7 +14,6 @@ Create Date: 2026-12-01
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_cheaper_stage_changes"
@@ -56,20 +54,11 @@ $$
 """
 
 
-FIRST_STAGES_WAITING = "status = 'NEW' AND position = 0"
-
-
 def upgrade() -> None:
     op.execute(CREATE_FUNCTION)
     op.execute(f"ALTER TABLE job_stages SET (fillfactor = {JOB_STAGES_FILLFACTOR})")
-    op.create_index(
-        "ix_job_stages_new_first", "job_stages", ["job_id"], postgresql_where=sa.text(FIRST_STAGES_WAITING)
-    )
 
 
 def downgrade() -> None:
-    op.drop_index(
-        "ix_job_stages_new_first", table_name="job_stages", postgresql_where=sa.text(FIRST_STAGES_WAITING)
-    )
     op.execute("ALTER TABLE job_stages RESET (fillfactor)")
     op.execute(PREVIOUS_FUNCTION)

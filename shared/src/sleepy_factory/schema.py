@@ -85,8 +85,6 @@ class JobStage(Base):
         ),
         # The orchestrator looks only at stages still waiting to be promoted.
         Index("ix_job_stages_new", "job_id", postgresql_where=text("status = 'NEW'")),
-        # ... and first of all at the first stages of new jobs (0007_cheaper_stage_changes).
-        Index("ix_job_stages_new_first", "job_id", postgresql_where=text("status = 'NEW' AND position = 0")),
         # The API streams stage changes in change order and resumes after the last one a client saw.
         Index("ix_job_stages_change_seq", "change_seq"),
         # Room for a status change's new row version on the same page (0007_cheaper_stage_changes).

@@ -19,48 +19,25 @@ log = logging.getLogger(__name__)
 # Idempotent (it only touches NEW rows) and safe with many orchestrators: SKIP LOCKED splits the
 # candidates and the UPDATE re-checks status = 'NEW' after any lock wait. The NOTIFY (folded to one
 # per stage per transaction by Postgres) wakes that stage's idle workers.
-# First stages come from their own partial index (ix_job_stages_new_first), so a burst of new jobs
-# is promoted batch after batch without rereading the stages still waiting behind them; the later
-# stages (the completer's fast handoff usually promotes them) are looked at only once no first
-# stage is left, as a semi-join the planner may run either way (probing each predecessor, or one
-# hash of the DONE rows when many stages wait).
 PROMOTE = """
-WITH first_stages AS (
+WITH due AS (
     SELECT s.job_id, s.stage
     FROM job_stages AS s
-    WHERE s.status = 'NEW' AND s.position = 0
-    ORDER BY s.job_id  -- in index order: a plain LIMIT may be planned as a scan of the whole table
-    LIMIT %(batch)s
-    FOR UPDATE OF s SKIP LOCKED
-), later_stages AS (  -- a CTE runs only as far as it is read: not at all while first stages fill the batch
-    SELECT s.job_id, s.stage
-    FROM job_stages AS s
-    WHERE s.status = 'NEW' AND s.position > 0
-      AND EXISTS (
+    WHERE s.status = 'NEW'
+      AND (s.position = 0 OR EXISTS (
             SELECT 1 FROM job_stages AS prev
             WHERE prev.job_id = s.job_id AND prev.position = s.position - 1
-              AND prev.status = 'DONE')
-    ORDER BY s.job_id
+              AND prev.status = 'DONE'))
     LIMIT %(batch)s
     FOR UPDATE OF s SKIP LOCKED
-), due AS (
-    SELECT job_id, stage FROM first_stages
-    UNION ALL
-    SELECT job_id, stage FROM later_stages
-    LIMIT %(batch)s
 ), promoted AS (
     UPDATE job_stages AS s
     SET status = 'READY', run_after = now()
-    FROM due
+    FROM due JOIN jobs AS j ON j.id = due.job_id
     WHERE s.job_id = due.job_id AND s.stage = due.stage AND s.status = 'NEW'
-    RETURNING s.job_id, s.stage
+    RETURNING s.job_id, s.stage, j.trace_context
 )
-SELECT p.job_id, p.stage, j.trace_context, pg_notify('sf_ready_' || p.stage, '')
-FROM promoted AS p
-CROSS JOIN LATERAL (  -- each job by primary key, never a hash of the whole jobs table
-    SELECT trace_context FROM jobs WHERE jobs.id = p.job_id
-    LIMIT 1
-) AS j
+SELECT job_id, stage, trace_context, pg_notify('sf_ready_' || stage, '') FROM promoted
 """
 
 
