@@ -24,10 +24,11 @@ Conn = psycopg.Connection[Any]
 APP_TABLES = frozenset(Base.metadata.tables)
 
 # Everything a migration can leave behind in the public schema, as comparable rows: relations
-# (tables, indexes, sequences, views), columns with type, nullability and default, constraints with
-# their definition, and types and functions. A stairway step must restore it exactly.
+# (tables, indexes, sequences, views) with their storage parameters, columns with type, nullability
+# and default, constraints with their definition, and types and functions with their definition.
+# A stairway step must restore it exactly.
 SCHEMA_OBJECTS = """
-SELECT 'relation', c.relkind::text || ' ' || c.relname, ''
+SELECT 'relation', c.relkind::text || ' ' || c.relname, coalesce(array_to_string(c.reloptions, ','), '')
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
 UNION ALL
 SELECT 'column', table_name || '.' || column_name,
@@ -46,7 +47,8 @@ SELECT 'type', t.typname, t.typtype::text
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'c') AND t.typrelid = 0
 UNION ALL
-SELECT 'function', p.proname, pg_get_function_identity_arguments(p.oid)
+SELECT 'function', p.proname,
+       pg_get_function_identity_arguments(p.oid) || ' ' || md5(pg_get_functiondef(p.oid))
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
 ORDER BY 1, 2, 3
 """

@@ -44,3 +44,31 @@ def test_a_status_change_notifies_the_stage_change_channel(conn: Conn, db_url: s
         assert [n.channel for n in listener.notifies(timeout=5, stop_after=1)] == [STAGE_CHANGES_CHANNEL]
         cancel_job(conn, job_id)
         assert [n.channel for n in listener.notifies(timeout=5, stop_after=1)] == [STAGE_CHANGES_CHANNEL]
+
+
+def test_every_transaction_that_changes_a_status_notifies_even_after_a_rolled_back_savepoint(
+    conn: Conn, db_url: str
+) -> None:
+    # The trigger notifies once per transaction (a transaction-local flag): the flag must neither
+    # outlive its transaction nor survive the rollback of the savepoint whose notification it stands for.
+    promote = "UPDATE job_stages SET status = 'READY' WHERE job_id = %s AND status = 'NEW'"
+    demote = "UPDATE job_stages SET status = 'NEW' WHERE job_id = %s AND status = 'READY'"
+    job_id = create_job(conn, fmt=Format.SHORT, topic="owls")
+    with psycopg.connect(db_url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {STAGE_CHANGES_CHANNEL}")
+
+        with conn.transaction():
+            conn.execute(promote, [job_id])
+        assert [n.channel for n in listener.notifies(timeout=5, stop_after=1)] == [STAGE_CHANGES_CHANNEL]
+
+        with conn.transaction():  # the same session, a new transaction
+            conn.execute(demote, [job_id])
+        assert [n.channel for n in listener.notifies(timeout=5, stop_after=1)] == [STAGE_CHANGES_CHANNEL]
+
+        with conn.transaction():
+            with conn.transaction(force_rollback=True):  # a savepoint, rolled back with its notification
+                conn.execute(promote, [job_id])
+            conn.execute(promote, [job_id])
+        assert [n.channel for n in listener.notifies(timeout=5, stop_after=1)] == [STAGE_CHANGES_CHANNEL]
+    statuses = conn.execute("SELECT DISTINCT status FROM job_stages WHERE job_id = %s", [job_id]).fetchall()
+    assert statuses == [("READY",)]

@@ -27,6 +27,13 @@ def bench(
             min=0, max=100_000_000, help="Also compare claim rates with 10,000 and this many waiting jobs."
         ),
     ] = 0,
+    peer_command: Annotated[
+        str | None,
+        typer.Option(
+            help="Then run this shell command on a fresh scratch database of the same server (its URL in "
+            "DATABASE_URL) and compare: its last JSON line must hold jobs_per_s."
+        ),
+    ] = None,
     json: JsonFlag = False,
 ) -> None:
     """Measure end-to-end jobs/s of real workers (no-op handlers) against the raw SKIP LOCKED floor.
@@ -39,6 +46,7 @@ def bench(
 
     from sf_cli import render
     from sf_cli.bench import BenchOptions, run_bench
+    from sf_cli.bench.report import bench_text
 
     settings = load_settings()
     configure_logging(settings.log_format, default_level="WARNING", level=settings.log_level)
@@ -53,6 +61,7 @@ def bench(
         concurrency=concurrency,
         latency=latency,
         backlog=backlog,
+        peer_command=peer_command,
     )
     result = run_bench(url, options)
-    typer.echo(render.dumps(result.as_json()) if json else render.bench_text(result.as_json()))
+    typer.echo(render.dumps(result.as_json()) if json else bench_text(result.as_json()))

@@ -121,12 +121,6 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="milliseconds")
 
 
-def bench_text(result: dict[str, Any]) -> str:
-    """`sf bench` as an aligned two-column table."""
-    width = max(len(key) for key in result)
-    return "\n".join(f"{key:<{width}}  {'-' if value is None else value}" for key, value in result.items())
-
-
 def artifacts_json(artifacts: list[ArtifactRow], paths: Mapping[str, Path]) -> list[dict[str, Any]]:
     """`path` is the file of an artifact in the local store, null for a bucket's objects."""
     return [

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # The migration revision this code expects; roles refuse to run against any other.
-SCHEMA_REVISION = "0006_stage_progress"
+SCHEMA_REVISION = "0007_cheaper_stage_changes"
 
 GET_REVISION = "SELECT version_num FROM alembic_version"
 

@@ -87,6 +87,8 @@ class JobStage(Base):
         Index("ix_job_stages_new", "job_id", postgresql_where=text("status = 'NEW'")),
         # The API streams stage changes in change order and resumes after the last one a client saw.
         Index("ix_job_stages_change_seq", "change_seq"),
+        # Room for a status change's new row version on the same page (0007_cheaper_stage_changes).
+        {"postgresql_with": {"fillfactor": 70}},
     )
 
     job_id: Mapped[uuid.UUID] = mapped_column(
@@ -110,7 +112,8 @@ class JobStage(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # A new number from job_stages_change_seq at insert and at every status change, set by a
-    # trigger (migration 0005_stage_changes) that also sends NOTIFY sf_stage_changed.
+    # trigger (migration 0005_stage_changes) that also sends NOTIFY sf_stage_changed, once per
+    # transaction since 0007_cheaper_stage_changes.
     change_seq: Mapped[int] = mapped_column(BigInteger)
     # What the running attempt last reported through its heartbeat: a fraction done and a phrase
     # (migration 0006_stage_progress). Cleared when a new attempt is claimed.

@@ -19,10 +19,13 @@ from sleepy_factory.errors import SleepyFactoryError
 from sleepy_factory.pipeline import ALL_STAGES
 from sleepy_factory.queue import Connection
 
+from sf_cli.bench import server_stats
 from sf_cli.bench.backlog import audio_runs_per_second
 from sf_cli.bench.floor import measure_floor
 from sf_cli.bench.load import all_done, insert_jobs
+from sf_cli.bench.peer import run_peer
 from sf_cli.bench.scratch_db import scratch_database
+from sf_cli.bench.server_cpu import cpu_seconds, server_process
 
 SF = str(Path(sys.executable).parent / "sf")
 SMALL_BACKLOG = 10_000
@@ -47,6 +50,7 @@ class BenchOptions:
     latency_jobs: int = 200
     timeout: float = 600.0
     backlog: int = 0  # with a backlog, also compare audio claim rates at 10,000 and this many jobs
+    peer_command: str | None = None  # run right after on a fresh scratch database; compare jobs/s
 
 
 @dataclass
@@ -57,16 +61,30 @@ class BenchResult:
     seconds: float
     jobs_per_s: float
     stage_runs_per_s: float
+    # The cost per stage run: CPU of the Postgres server processes and of the bench's processes.
+    server_cpu_us_per_run: float | None
+    clients_cpu_us_per_run: float
+    total_cpu_us_per_run: float | None
+    wal_bytes_per_run: float
+    wal_records_per_run: float | None
+    wal_fpi_per_run: float | None
+    commits_per_run: float | None
+    job_stages_updates_per_run: float | None
+    job_stages_hot_update_ratio: float | None
+    job_stages_new_page_update_ratio: float | None
     floor_rows_per_s: float
     floor_jobs_per_s: float
     ratio_to_floor: float
     server_cpu_s: float | None
     clients_cpu_s: float
+    top_statements: list[dict[str, Any]] | None = None
     handoff_p50_ms: float | None = None
     handoff_p99_ms: float | None = None
     backlog_small_runs_per_s: float | None = None
     backlog_large_runs_per_s: float | None = None
     backlog_ratio: float | None = None
+    peer: dict[str, Any] | None = None
+    ratio_to_peer: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -76,19 +94,28 @@ def run_bench(server_url: str, options: BenchOptions) -> BenchResult:
     with scratch_database(server_url) as url, tempfile.TemporaryDirectory(prefix="sf-bench-") as tmp:
         with connect(url) as conn:
             conn.execute("SET max_parallel_workers_per_gather = 0")  # polling must stay cheap
-            server = _server_process(conn)
+            server = server_process(conn)
+            statements = server_stats.enable_statements(conn)
             factory = _Factory(url, options, Path(tmp))
             try:
                 factory.start_and_wait_ready()
-                cpu_before = _cpu(server), factory.cpu()
-                seconds = _time_drain(conn, options.jobs, factory, options.timeout)
-                server_cpu = _delta(_cpu(server), cpu_before[0])
+                _create_jobs(conn, options.jobs)  # untimed, like the creation of the jobs it stands for
+                stats_before = server_stats.snapshot(conn, statements=statements)
+                cpu_before = cpu_seconds(server), factory.cpu()
+                seconds = _time_drain(conn, factory, options.timeout)
+                server_cpu = _delta(cpu_seconds(server), cpu_before[0])
                 clients_cpu = factory.cpu() - cpu_before[1]
-                p50 = p99 = None
-                if options.latency:
-                    p50, p99 = _handoff_latency(conn, options.latency_jobs, factory, options.timeout)
+                wal_bytes = server_stats.wal_bytes_since(conn, stats_before)
             finally:
                 factory.stop()
+            # Ended backends have published all their counters: the figures are complete.
+            server_stats.await_other_backends_gone(conn, options.timeout)
+            counters = server_stats.figures(
+                conn, stats_before, server_stats.snapshot(conn), statements=statements
+            )
+            p50 = p99 = None
+            if options.latency:
+                p50, p99 = _handoff_latency(conn, url, options, Path(tmp))
         small = large = None
         if options.backlog:
             small, large = _backlog_rates(url, options, Path(tmp))
@@ -98,7 +125,13 @@ def run_bench(server_url: str, options: BenchOptions) -> BenchResult:
             clients=options.workers_per_stage * len(ALL_STAGES),
             batch=options.concurrency,
         )
+    peer = run_peer(server_url, options.peer_command, options.timeout) if options.peer_command else None
     jobs_per_s = options.jobs / seconds
+    runs = options.jobs * len(ALL_STAGES)
+
+    def per_run(total: float | None, scale: float = 1.0) -> float | None:
+        return None if total is None else total * scale / runs
+
     return BenchResult(
         jobs=options.jobs,
         workers_per_stage=options.workers_per_stage,
@@ -106,6 +139,19 @@ def run_bench(server_url: str, options: BenchOptions) -> BenchResult:
         seconds=seconds,
         jobs_per_s=jobs_per_s,
         stage_runs_per_s=jobs_per_s * len(ALL_STAGES),
+        server_cpu_us_per_run=per_run(server_cpu, 1e6),
+        clients_cpu_us_per_run=clients_cpu * 1e6 / runs,
+        total_cpu_us_per_run=per_run(None if server_cpu is None else server_cpu + clients_cpu, 1e6),
+        wal_bytes_per_run=wal_bytes / runs,
+        wal_records_per_run=per_run(counters.wal_records),
+        wal_fpi_per_run=per_run(counters.wal_fpi),
+        commits_per_run=per_run(counters.commits),
+        job_stages_updates_per_run=per_run(counters.job_stages_updates),
+        job_stages_hot_update_ratio=_ratio(counters.job_stages_hot_updates, counters.job_stages_updates),
+        job_stages_new_page_update_ratio=_ratio(
+            counters.job_stages_new_page_updates, counters.job_stages_updates
+        ),
+        top_statements=counters.top_statements,
         floor_rows_per_s=floor,
         floor_jobs_per_s=floor / len(ALL_STAGES),
         ratio_to_floor=jobs_per_s / (floor / len(ALL_STAGES)),
@@ -116,7 +162,13 @@ def run_bench(server_url: str, options: BenchOptions) -> BenchResult:
         backlog_small_runs_per_s=small,
         backlog_large_runs_per_s=large,
         backlog_ratio=None if small is None or large is None else large / small,
+        peer=peer,
+        ratio_to_peer=_ratio(jobs_per_s, peer.get("jobs_per_s") if peer else None),
     )
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    return None if part is None or not whole else part / whole
 
 
 def _backlog_rates(url: str, options: BenchOptions, tmp: Path) -> tuple[float, float]:
@@ -212,11 +264,14 @@ class _Factory:
                 process.kill()
 
 
-def _time_drain(conn: Connection, jobs: int, factory: _Factory, timeout: float) -> float:
-    """From the bulk insert's commit (the jobs' creation) to every stage DONE, factory idle before."""
+def _create_jobs(conn: Connection, jobs: int) -> None:
     with conn.transaction():
         insert_jobs(conn, jobs)
         conn.execute("NOTIFY sf_orchestrate")  # as `sf new-job` does
+
+
+def _time_drain(conn: Connection, factory: _Factory, timeout: float) -> float:
+    """From the bulk insert's commit (the jobs' creation) to every stage DONE, factory idle before."""
     started = time.perf_counter()
     deadline = started + timeout
     while not all_done(conn):
@@ -227,41 +282,25 @@ def _time_drain(conn: Connection, jobs: int, factory: _Factory, timeout: float) 
     return time.perf_counter() - started
 
 
-def _handoff_latency(conn: Connection, count: int, factory: _Factory, timeout: float) -> tuple[float, float]:
-    """Run `count` jobs one at a time on the idle factory; p50/p99 of stage-to-stage handoff."""
+def _handoff_latency(conn: Connection, url: str, options: BenchOptions, tmp: Path) -> tuple[float, float]:
+    """Run jobs one at a time on a fresh, idle factory; p50/p99 of stage-to-stage handoff."""
     conn.execute("TRUNCATE jobs CASCADE")
-    deadline = time.perf_counter() + timeout
-    for _ in range(count):
-        with conn.transaction():
-            insert_jobs(conn, 1)
-            conn.execute("NOTIFY sf_orchestrate")
-        while not all_done(conn):
-            if time.perf_counter() > deadline:
-                raise SleepyFactoryError("latency run did not finish in time")
-            time.sleep(0.002)
+    factory = _Factory(url, options, tmp)
+    try:
+        factory.start_and_wait_ready()
+        deadline = time.perf_counter() + options.timeout
+        for _ in range(options.latency_jobs):
+            _create_jobs(conn, 1)
+            while not all_done(conn):
+                factory._check_alive()
+                if time.perf_counter() > deadline:
+                    raise SleepyFactoryError("latency run did not finish in time")
+                time.sleep(0.002)
+    finally:
+        factory.stop()
     gaps = sorted(float(row[0]) for row in conn.execute(HANDOFF_GAPS).fetchall())
     quantiles = statistics.quantiles(gaps, n=100, method="inclusive")
     return quantiles[49], quantiles[98]
-
-
-def _server_process(conn: Connection) -> psutil.Process | None:
-    """The postmaster, when the server runs on this machine (its CPU is part of the cost)."""
-    row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    try:
-        backend = psutil.Process(int(row[0])) if row else None
-        return backend.parent() if backend else None
-    except psutil.Error:
-        return None  # a server elsewhere: its CPU is not ours to read
-
-
-def _cpu(server: psutil.Process | None) -> float | None:
-    if server is None:
-        return None
-    try:
-        processes = [server, *server.children(recursive=True)]
-        return float(sum(p.cpu_times().user + p.cpu_times().system for p in processes))
-    except psutil.Error:
-        return None
 
 
 def _delta(after: float | None, before: float | None) -> float | None:

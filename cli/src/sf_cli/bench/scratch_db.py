@@ -14,14 +14,15 @@ from sqlalchemy.engine import make_url
 
 
 @contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """Create and migrate `sf_bench_<random>` on the same server; drop it afterwards."""
+def scratch_database(server_url: str, *, migrate: bool = True) -> Iterator[str]:
+    """Create (and migrate) `sf_bench_<random>` on the same server; drop it afterwards."""
     name = f"sf_bench_{uuid.uuid4().hex[:10]}"
     with connect(server_url) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = libpq_url(make_url(sqlalchemy_url(server_url)).set(database=name).render_as_string(False))
     try:
-        upgrade(url)
+        if migrate:
+            upgrade(url)
         yield url
     finally:
         with connect(server_url) as admin:
