@@ -6,6 +6,7 @@ import re
 
 import pytest
 from sf_media import TemplateScriptWriter
+from sf_media.template_plan import mid_sentence
 from sf_media.templates import (
     CALM_OPENERS,
     GENERIC,
@@ -99,3 +100,13 @@ def test_headings_come_from_the_ordered_lists() -> None:
 )
 def test_a_topic_picks_its_theme_by_whole_words(topic: str, theme: str | None) -> None:
     assert theme_for(topic) is (THEMES[theme] if theme else GENERIC)
+
+
+def test_a_topic_phrase_reads_naturally_inside_sentences() -> None:
+    assert mid_sentence("How volcanoes build islands") == "how volcanoes build islands"
+    assert mid_sentence("The Moon") == "the Moon"
+    assert mid_sentence("Mount Fuji") == "Mount Fuji"
+    assert mid_sentence("NASA missions") == "NASA missions"
+    script = TemplateScriptWriter().write("How volcanoes build islands", "longform", 180)
+    said = [s.text for s in script.sentences()] + [script.title]
+    assert not [line for line in said if " How volcanoes" in line]

@@ -47,11 +47,59 @@ def plan(topic: str, spec: FormatSpec, length_seconds: int) -> Plan:
     return Plan(title, headings, _texts(spec, length_seconds, len(headings), dealer))
 
 
+# Words a topic may start with only because it starts the user's phrase ("How volcanoes build
+# islands"); inside a sentence they are lower case. Names ("Mount Fuji", "NASA") keep theirs.
+_PHRASE_OPENERS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "how",
+        "why",
+        "what",
+        "when",
+        "where",
+        "who",
+        "which",
+        "whose",
+        "our",
+        "my",
+        "your",
+        "their",
+        "his",
+        "her",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "some",
+        "every",
+        "all",
+        "life",
+        "living",
+        "inside",
+        "beyond",
+        "under",
+        "over",
+        "into",
+    ]
+)
+
+
+def mid_sentence(topic: str) -> str:
+    """The topic as it reads inside a sentence: a capitalised common opening word is lowered."""
+    first, _, rest = topic.partition(" ")
+    if first.lower() in _PHRASE_OPENERS and first[:1].isupper() and first[1:].islower():
+        return first.lower() + (" " + rest if rest else "")
+    return topic
+
+
 class _Words:
     """The slot values of one video: the topic as typed and its theme's vocabulary."""
 
     def __init__(self, topic: str, rng: random.Random) -> None:
-        self.topic = topic
+        self.topic = mid_sentence(topic)
         self.theme = templates.theme_for(topic)
         self.rng = rng
 
