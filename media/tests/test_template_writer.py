@@ -110,3 +110,9 @@ def test_a_topic_phrase_reads_naturally_inside_sentences() -> None:
     script = TemplateScriptWriter().write("How volcanoes build islands", "longform", 180)
     said = [s.text for s in script.sentences()] + [script.title]
     assert not [line for line in said if " How volcanoes" in line]
+
+
+def test_a_topic_that_is_a_title_already_is_not_wrapped_in_another() -> None:
+    script = TemplateScriptWriter().write("A quiet evening by the lake", "sleepy", 600)
+    assert script.title == "A quiet evening by the lake"
+    assert TemplateScriptWriter().write("owls", "sleepy", 600).title.lower() != "owls"

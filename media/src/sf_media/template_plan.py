@@ -42,6 +42,10 @@ def plan(topic: str, spec: FormatSpec, length_seconds: int) -> Plan:
     rng = random.Random(seed)
     words = _Words(topic, rng)
     title = words.fill(rng.choice(templates.TITLES[spec.format.value]))
+    if len(topic.split()) >= _TITLE_LIKE_WORDS:
+        # A phrase of its own ("A quiet evening by the lake") is already a title; wrapping it in
+        # another ("A quiet evening with a quiet evening by the lake") reads as a slip.
+        title = topic[:1].upper() + topic[1:]
     headings = _headings(spec, length_seconds, words, rng)
     dealer = _Dealer(spec, words, rng)
     return Plan(title, headings, _texts(spec, length_seconds, len(headings), dealer))
@@ -85,6 +89,9 @@ _PHRASE_OPENERS = frozenset(
         "into",
     ]
 )
+
+
+_TITLE_LIKE_WORDS = 4
 
 
 def mid_sentence(topic: str) -> str:
