@@ -56,3 +56,21 @@ def test_sf_help_works_in_each_image(engine: Engine, role: str) -> None:
 
     assert code == 0, stderr
     assert "migrate" in stdout
+
+
+def test_the_worker_image_carries_the_media_library_of_this_checkout() -> None:
+    """The image's media stack is the one in the lock: a layer cached from an older lock once
+    shipped a worker that could not import sf_media, which only the Compose tests' crash loop showed."""
+    engine = find_engine()
+    ensure_images(engine)
+    code, stdout, stderr = _run(
+        engine,
+        "worker",
+        "python",
+        "-c",
+        "import importlib.metadata as m, sf_worker.handlers.media_stages, sf_media.llm_writer, "
+        "sf_media.fonts; print(m.version('openai'))",
+    )
+
+    assert code == 0, stderr
+    assert stdout.strip(), "openai (for the LLM script writer) is missing from the worker image"

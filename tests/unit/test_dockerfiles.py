@@ -118,7 +118,7 @@ def test_dependencies_are_synced_before_the_sources_are_copied_then_the_role_and
         (n, i.arguments) for n, i in enumerate(parsed) if i.keyword == "RUN" and "uv sync" in i.arguments
     ]
     first_source_copy = next(
-        n for n, i in enumerate(parsed) if i.keyword == "COPY" and i.arguments.startswith("shared/")
+        n for n, i in enumerate(parsed) if i.keyword == "COPY" and i.arguments.split()[0] == "shared/"
     )
 
     assert len(syncs) == 2
