@@ -89,7 +89,15 @@ def test_a_short_made_on_separate_nodes_through_the_bucket_verifies_and_exports(
     exported = _sf(env, "export", job_id, "--to", str(target))
     assert exported.returncode == 0, exported.stderr
     names = sorted(Path(line).name for line in exported.stdout.splitlines())
-    wanted = ("script.md", "script.json", "metadata.json", "captions.srt", "thumbnail.png", "video.mp4")
+    wanted = (
+        "script.md",
+        "script.json",
+        "metadata.json",
+        "captions.srt",
+        "captions.vtt",
+        "thumbnail.png",
+        "video.mp4",
+    )
     assert names == sorted(f"{job_id}-{name}" for name in wanted), names
     video = target / f"{job_id}-video.mp4"
     assert video.stat().st_size == artifacts["video"].bytes
