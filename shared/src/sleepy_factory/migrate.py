@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # The migration revision this code expects; roles refuse to run against any other.
-SCHEMA_REVISION = "0007_cheaper_stage_changes"
+SCHEMA_REVISION = "0008_new_stages_by_position"
 
 GET_REVISION = "SELECT version_num FROM alembic_version"
 

@@ -83,8 +83,9 @@ class JobStage(Base):
             "lease_expires_at",
             postgresql_where=text("status = 'RUNNING'"),
         ),
-        # The orchestrator looks only at stages still waiting to be promoted.
-        Index("ix_job_stages_new", "job_id", postgresql_where=text("status = 'NEW'")),
+        # The orchestrator looks only at stages still waiting to be promoted, first stages apart
+        # from later ones (0008_new_stages_by_position); a handoff finds a job's next stage here.
+        Index("ix_job_stages_new", "position", "job_id", postgresql_where=text("status = 'NEW'")),
         # The API streams stage changes in change order and resumes after the last one a client saw.
         Index("ix_job_stages_change_seq", "change_seq"),
         # Room for a status change's new row version on the same page (0007_cheaper_stage_changes).

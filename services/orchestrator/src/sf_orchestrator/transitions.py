@@ -17,27 +17,52 @@ log = logging.getLogger(__name__)
 
 # A NEW stage becomes READY when it is first in its job's pipeline or its predecessor is DONE.
 # Idempotent (it only touches NEW rows) and safe with many orchestrators: SKIP LOCKED splits the
-# candidates and the UPDATE re-checks status = 'NEW' after any lock wait. The NOTIFY (folded to one
-# per stage per transaction by Postgres) wakes that stage's idle workers.
+# candidates, and a row's lock is taken with its status re-checked, so it is still NEW when
+# updated. The NOTIFY (folded to one per stage per transaction by Postgres) wakes that stage's
+# idle workers.
+#
+# First stages and later stages are two range scans of ix_job_stages_new (position, job_id), so
+# promoting new jobs never reads the later stages still waiting behind them; the later scan runs
+# only once the first one is exhausted (a CTE is read on demand), and the LIMIT on the union keeps
+# "a short batch means nothing is left" true for the caller's loop. The rows are updated by their
+# physical address (ctid) under the row lock just taken, so no statistics, stale or fresh, can turn
+# the update into a join that rescans the candidates.
 PROMOTE = """
-WITH due AS (
-    SELECT s.job_id, s.stage
+WITH first_due AS (
+    SELECT ctid
+    FROM job_stages
+    WHERE status = 'NEW' AND position = 0
+    ORDER BY job_id  -- the index's order: with it, no statistics make a table scan look cheaper
+    LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+), later_due AS (
+    SELECT s.ctid
     FROM job_stages AS s
-    WHERE s.status = 'NEW'
-      AND (s.position = 0 OR EXISTS (
-            SELECT 1 FROM job_stages AS prev
-            WHERE prev.job_id = s.job_id AND prev.position = s.position - 1
-              AND prev.status = 'DONE'))
+    WHERE s.status = 'NEW' AND s.position > 0
+      -- A correlated subquery, one primary-key probe per candidate: written as EXISTS, stale
+      -- statistics can make it a semi-join against every DONE row.
+      AND (SELECT prev.status FROM job_stages AS prev
+           WHERE prev.job_id = s.job_id AND prev.position = s.position - 1 LIMIT 1) = 'DONE'
+    ORDER BY s.position, s.job_id  -- the index's order, as above
     LIMIT %(batch)s
     FOR UPDATE OF s SKIP LOCKED
+), due AS (
+    SELECT ctid FROM first_due
+    UNION ALL
+    SELECT ctid FROM later_due
+    LIMIT %(batch)s
 ), promoted AS (
     UPDATE job_stages AS s
     SET status = 'READY', run_after = now()
-    FROM due JOIN jobs AS j ON j.id = due.job_id
-    WHERE s.job_id = due.job_id AND s.stage = due.stage AND s.status = 'NEW'
-    RETURNING s.job_id, s.stage, j.trace_context
+    WHERE s.ctid = ANY (ARRAY(SELECT ctid FROM due))  -- locked above, so still NEW: see claim.py
+    RETURNING s.job_id, s.stage
 )
-SELECT job_id, stage, trace_context, pg_notify('sf_ready_' || stage, '') FROM promoted
+SELECT p.job_id, p.stage, j.trace_context, pg_notify('sf_ready_' || p.stage, '')
+FROM promoted AS p
+CROSS JOIN LATERAL (
+    SELECT trace_context FROM jobs WHERE jobs.id = p.job_id
+    LIMIT 1  -- a primary-key probe per promoted row, never a join the planner might hash
+) AS j
 """
 
 

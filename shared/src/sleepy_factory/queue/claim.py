@@ -9,11 +9,12 @@ from sleepy_factory.queue.records import ClaimedStage, Connection, JobSpec, Leas
 
 # Two CTEs, shared with the combined complete-and-claim statement (cycle.py): lock up to `limit`
 # due READY rows of one stage, skipping rows other workers hold, and turn them RUNNING under this
-# owner. `attempt + 1` becomes the fencing token of this run. The lease expiry comes from the
+# owner, updating each locked row through its physical address (ctid) whatever the statistics
+# say. `attempt + 1` becomes the fencing token of this run. The lease expiry comes from the
 # database clock so workers' clocks never matter.
 CLAIM_CTES = """
 picked AS (
-    SELECT job_id, stage
+    SELECT ctid
     FROM job_stages
     WHERE status = 'READY' AND stage = %(stage)s AND run_after <= now()
     ORDER BY run_after
@@ -30,8 +31,10 @@ picked AS (
         finished_at = NULL,
         progress = NULL,  -- an earlier attempt's progress says nothing about this one
         progress_note = NULL
-    FROM picked
-    WHERE s.job_id = picked.job_id AND s.stage = picked.stage AND s.status = 'READY'
+    -- The rows `picked` locked, by address: they stay READY until this commits. No status test
+    -- here on purpose, so the only plan is a TID scan; with one, statistics that think READY rows
+    -- rare make the READY index look cheaper, and it is read whole for every claimed row.
+    WHERE s.ctid = ANY (ARRAY(SELECT ctid FROM picked))
     RETURNING s.job_id, s.stage, s.attempt, s.lease_expires_at, s.last_error, s.attempt_span
 )"""
 

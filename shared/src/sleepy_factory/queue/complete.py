@@ -30,7 +30,11 @@ finished AS (
         lease_owner = NULL, lease_expires_at = NULL, last_error = NULL
     FROM finished
     WHERE s.job_id = finished.job_id AND s.stage = %(stage)s AND s.attempt = finished.attempt
-      AND s.status = 'RUNNING' AND s.lease_owner = %(owner)s
+      -- Held by this owner, which by ck_job_stages_lease_iff_running means RUNNING. Said this way
+      -- rather than status = 'RUNNING' so the planner cannot pick the RUNNING partial index: a
+      -- bitmap scan of it reads every run in flight and every dead entry (bitmap scans never mark
+      -- them), where a primary-key probe per finished run reads one row.
+      AND s.lease_owner = %(owner)s AND s.lease_expires_at IS NOT NULL
     RETURNING s.job_id, s.position
 ), handed_on AS (
     UPDATE job_stages AS nxt

@@ -20,7 +20,9 @@ FROM unnest(
     %(job_ids)s::uuid[], %(stages)s::text[], %(attempts)s::int[], %(progress)s::float8[], %(notes)s::text[]
 ) AS held(job_id, stage, attempt, progress, note)
 WHERE s.job_id = held.job_id AND s.stage = held.stage AND s.attempt = held.attempt
-  AND s.status = 'RUNNING' AND s.lease_owner = %(owner)s
+  -- RUNNING, said through the lease (ck_job_stages_lease_iff_running) so the plan stays a
+  -- primary-key probe per lease: see COMPLETE_CTES in complete.py.
+  AND s.lease_owner = %(owner)s AND s.lease_expires_at IS NOT NULL
 RETURNING s.job_id, s.stage, s.attempt
 """
 
