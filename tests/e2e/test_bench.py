@@ -72,6 +72,15 @@ def test_bench_reports_the_cost_of_a_stage_run(sf_env: dict[str, str]) -> None:
     assert 0 <= report["job_stages_hot_update_ratio"] <= 1
 
 
+def test_bench_can_start_the_clock_with_fresh_statistics(sf_env: dict[str, str]) -> None:
+    result = _bench(sf_env, "--jobs", "300", "--concurrency", "16", "--analyze", "--json")
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["planner_job_stages_rows"] == 3 * 300  # ANALYZE saw every loaded stage
+    assert report["job_stages_updates_per_run"] == pytest.approx(3.0)  # and the drain still ran them all
+
+
 def test_bench_runs_a_peer_on_its_own_scratch_database_and_reports_the_ratio(
     conn: psycopg.Connection[Any], sf_env: dict[str, str], db_url: str
 ) -> None:

@@ -34,6 +34,14 @@ def bench(
             "DATABASE_URL) and compare: its last JSON line must hold jobs_per_s."
         ),
     ] = None,
+    analyze: Annotated[
+        bool,
+        typer.Option(
+            "--analyze",
+            help="ANALYZE the loaded jobs before the clock starts (as autovacuum soon would); by default "
+            "the drain starts with the empty tables' statistics, as right after a bulk load.",
+        ),
+    ] = False,
     json: JsonFlag = False,
 ) -> None:
     """Measure end-to-end jobs/s of real workers (no-op handlers) against the raw SKIP LOCKED floor.
@@ -62,6 +70,7 @@ def bench(
         latency=latency,
         backlog=backlog,
         peer_command=peer_command,
+        analyze=analyze,
     )
     result = run_bench(url, options)
     typer.echo(render.dumps(result.as_json()) if json else bench_text(result.as_json()))

@@ -51,6 +51,9 @@ class BenchOptions:
     timeout: float = 600.0
     backlog: int = 0  # with a backlog, also compare audio claim rates at 10,000 and this many jobs
     peer_command: str | None = None  # run right after on a fresh scratch database; compare jobs/s
+    # ANALYZE the loaded jobs before the clock starts, as autovacuum soon would on a live database;
+    # by default the drain starts on the statistics of the empty tables, as right after a bulk load.
+    analyze: bool = False
 
 
 @dataclass
@@ -77,6 +80,9 @@ class BenchResult:
     ratio_to_floor: float
     server_cpu_s: float | None
     clients_cpu_s: float
+    # The planner's idea of job_stages' size when the clock started (pg_class.reltuples; -1 when
+    # the table was never analyzed): which statistics the statements were planned with.
+    planner_job_stages_rows: float | None = None
     top_statements: list[dict[str, Any]] | None = None
     handoff_p50_ms: float | None = None
     handoff_p99_ms: float | None = None
@@ -100,6 +106,10 @@ def run_bench(server_url: str, options: BenchOptions) -> BenchResult:
             try:
                 factory.start_and_wait_ready()
                 _create_jobs(conn, options.jobs)  # untimed, like the creation of the jobs it stands for
+                if options.analyze:
+                    conn.execute("ANALYZE jobs")
+                    conn.execute("ANALYZE job_stages")
+                planner_rows = _planner_rows(conn, "job_stages")
                 stats_before = server_stats.snapshot(conn, statements=statements)
                 cpu_before = cpu_seconds(server), factory.cpu()
                 seconds = _time_drain(conn, factory, options.timeout)
@@ -157,6 +167,7 @@ def run_bench(server_url: str, options: BenchOptions) -> BenchResult:
         ratio_to_floor=jobs_per_s / (floor / len(ALL_STAGES)),
         server_cpu_s=server_cpu,
         clients_cpu_s=clients_cpu,
+        planner_job_stages_rows=planner_rows,
         handoff_p50_ms=p50,
         handoff_p99_ms=p99,
         backlog_small_runs_per_s=small,
@@ -262,6 +273,11 @@ class _Factory:
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _planner_rows(conn: Connection, table: str) -> float | None:
+    row = conn.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table]).fetchone()
+    return float(row[0]) if row else None
 
 
 def _create_jobs(conn: Connection, jobs: int) -> None:
