@@ -14,6 +14,7 @@ import pytest
 from sf_orchestrator import promote_ready_stages
 from sleepy_factory.jobs import create_job
 from sleepy_factory.pipeline import ALL_STAGES, Format, Status, promotable
+from sleepy_factory.queue import claim
 
 from tests.support.rows import all_stage_rows, db_now, insert_jobs, set_stage, stage_row, statuses
 
@@ -75,9 +76,25 @@ def test_new_job_gets_its_first_stage_promoted(conn: Conn) -> None:
     assert promoted == 1
     audio = stage_row(conn, job_id, "audio")
     assert audio["status"] == "READY"
-    assert audio["run_after"] >= before
+    assert audio["run_after"] <= before  # due at once, keeping its job's place in line
     assert stage_row(conn, job_id, "visuals")["status"] == "NEW"
     assert stage_row(conn, job_id, "render")["status"] == "NEW"
+
+
+def test_promoted_first_stages_are_claimed_in_the_order_their_jobs_came(conn: Conn) -> None:
+    # Promoted one per batch, in index (job id) order, which is random: the claims must still follow
+    # the jobs' creation order.
+    created = []
+    for _ in range(6):
+        with conn.transaction():  # one now() per job
+            created.append(create_job(conn, fmt=Format.SHORT, topic="tide pools"))
+
+    assert promote_ready_stages(conn, batch=1) == 6
+
+    claimed = [
+        claim(conn, stage="audio", owner="w", limit=1, lease_seconds=30)[0].lease.job_id for _ in created
+    ]
+    assert claimed == created
 
 
 @pytest.mark.parametrize(

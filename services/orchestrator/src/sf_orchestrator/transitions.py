@@ -53,7 +53,10 @@ WITH first_due AS (
     LIMIT %(batch)s
 ), promoted AS (
     UPDATE job_stages AS s
-    SET status = 'READY', run_after = now()
+    -- A NEW row's run_after is when it became NEW (its job's creation, or a retry): kept, so
+    -- claims (oldest run_after first) take jobs in the order they came, whichever batch of a
+    -- large pass promoted them.
+    SET status = 'READY', run_after = least(s.run_after, now())
     WHERE s.ctid = ANY (ARRAY(SELECT ctid FROM due))  -- locked above, so still NEW: see claim.py
     RETURNING s.job_id, s.stage
 )
