@@ -77,3 +77,24 @@ def test_the_new_job_form_takes_a_script_and_the_options(
     }
     assert refused.status_code == 400 and "between 0.5 and 2.0" in refused.text
     assert 'value="9"' in refused.text  # the form comes back filled in
+
+
+def test_the_new_job_forms_draft_box_makes_a_draft_job(
+    api: ApiServer, web_conn: psycopg.Connection[Any]
+) -> None:
+    http, csrf = _logged_in_browser(api)
+    try:
+        ticked = http.post("/jobs/new", data={"csrf": csrf, "topic": "draft owls", "draft": "on"})
+        unticked = http.post("/jobs/new", data={"csrf": csrf, "topic": "final owls"})
+        refused = http.post(
+            "/jobs/new", data={"csrf": csrf, "topic": "draft refused", "draft": "on", "aspect": "4:3"}
+        )
+    finally:
+        http.close()
+
+    assert ticked.status_code == unticked.status_code == 303
+    drafts = dict(web_conn.execute("SELECT topic, params FROM jobs WHERE topic LIKE '% owls'").fetchall())
+    assert drafts["draft owls"].get("draft") is True
+    assert not drafts["final owls"].get("draft")
+    assert refused.status_code == 400
+    assert 'id="draft" value="on" checked' in refused.text  # the box stays ticked on the refused form

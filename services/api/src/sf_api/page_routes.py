@@ -143,6 +143,7 @@ async def new_job(
     voice: Annotated[str, Form()] = "",
     speaking_rate: Annotated[str, Form()] = "",
     script: Annotated[str, Form()] = "",
+    draft: Annotated[str, Form()] = "",  # a checkbox: present ("on") when ticked
     file: UploadFile | None = None,
 ) -> Response:
     svc.guard.check_write(request, csrf)
@@ -155,6 +156,7 @@ async def new_job(
         "voice": voice,
         "speaking_rate": speaking_rate,
         "script": script,
+        "draft": bool(draft),
     }
     try:
         if file is not None and file.filename:
@@ -170,6 +172,7 @@ async def new_job(
                 voice=voice.strip() or None,
                 speaking_rate=speaking_rate.strip() or None,
                 script=script if script.strip() else None,
+                draft=bool(draft),
             )
         with svc.pool.connection() as conn:
             ids = creating.create_jobs(conn, requests)
