@@ -156,7 +156,7 @@ async def new_job(
         "voice": voice,
         "speaking_rate": speaking_rate,
         "script": script,
-        "draft": bool(draft),
+        "draft": "on" if draft else "",
     }
     try:
         if file is not None and file.filename:
