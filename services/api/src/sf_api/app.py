@@ -22,6 +22,7 @@ from sleepy_factory.errors import (
     SleepyFactoryError,
 )
 from sleepy_factory.health import HealthBeacon
+from sleepy_factory.pooling import listen_url
 from sleepy_factory.runtime import TRANSIENT_DB_ERRORS, Pool, open_role_pool
 from sleepy_factory.supervision import Supervisor
 from starlette.exceptions import HTTPException
@@ -57,7 +58,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        feed = StageFeed(resolve_url(settings), pool, supervisor, health)
+        feed = StageFeed(listen_url(settings, resolve_url(settings)), pool, supervisor, health)
         feed.start(asyncio.get_running_loop())
         app.state.services = Services(
             settings=settings,

@@ -4,6 +4,11 @@ A thread LISTENs on the stage-change channel; on each notification (or every POL
 one was lost) it reads the changes after its cursor through the pool and hands them to every
 subscriber's queue on the event loop. A hundred open pages cost one LISTEN connection and one
 query per burst of changes, not one per page.
+
+LISTEN needs a server session of its own for as long as it listens, which a transaction pooler
+cannot give: the feed listens where the roles do (pooling.listen_url: SF_LISTEN_DATABASE_URL, or
+the database itself when it is not pooled) and, behind a pooler without one, reads the changes
+every POLL_SECONDS instead.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from sleepy_factory.stage_changes import (
 from sleepy_factory.supervision import Supervisor
 
 log = logging.getLogger(__name__)
+Listening = psycopg.Connection[tuple[object, ...]]
 
 POLL_SECONDS = 2.0
 SUBSCRIBER_BACKLOG = 2000
@@ -52,9 +58,9 @@ class Subscription:
 
 class StageFeed:
     def __init__(
-        self, url: str, pool: Pool, supervisor: Supervisor, health: HealthBeacon | None = None
+        self, listen_url: str | None, pool: Pool, supervisor: Supervisor, health: HealthBeacon | None = None
     ) -> None:
-        self._url = url
+        self._url = listen_url  # None: no LISTEN, read every POLL_SECONDS
         self._pool = pool
         self._supervisor = supervisor
         self._health = health
@@ -92,27 +98,39 @@ class StageFeed:
 
     def _run(self) -> None:
         outage = OutageTracker("stage feed")
+        if self._url is None:
+            log.info(
+                "stage feed: no LISTEN behind a transaction pooler without SF_LISTEN_DATABASE_URL: "
+                "reading changes every %gs",
+                POLL_SECONDS,
+            )
         while not self._stop.is_set():
             try:
-                self._listen(outage)
+                if self._url is None:
+                    self._follow(None, outage)
+                else:
+                    with connect(self._url) as conn:
+                        conn.execute("SELECT set_config('application_name', %s, false)", [LISTENER_NAME])
+                        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(STAGE_CHANGES_CHANNEL)))
+                        self._follow(conn, outage)
             except _LISTEN_ERRORS as exc:
                 self._stop.wait(outage.failed(exc))
 
-    def _listen(self, outage: OutageTracker) -> None:
-        with connect(self._url) as conn:
-            conn.execute("SELECT set_config('application_name', %s, false)", [LISTENER_NAME])
-            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(STAGE_CHANGES_CHANNEL)))
-            outage.succeeded()
-            if self.cursor == 0:
-                with self._pool.connection() as query:
-                    self.cursor = latest_change(query)
-            self._read_changes()  # whatever changed while we were not listening
-            while not self._stop.is_set():
-                if any(True for _ in conn.notifies(timeout=POLL_SECONDS, stop_after=1)):
-                    self._stop.wait(0.05)  # let a burst of commits land: one read for all of them
-                self._read_changes()
-                if self._health is not None:  # `sf health`: this role still reaches the database
-                    self._health.beat()
+    def _follow(self, listening: Listening | None, outage: OutageTracker) -> None:
+        """Read changes on every notification on `listening`, and every POLL_SECONDS regardless."""
+        if self.cursor == 0:
+            with self._pool.connection() as query:
+                self.cursor = latest_change(query)
+        self._read_changes()  # whatever changed while we were not listening
+        outage.succeeded()
+        while not self._stop.is_set():
+            if listening is None:
+                self._stop.wait(POLL_SECONDS)
+            elif any(True for _ in listening.notifies(timeout=POLL_SECONDS, stop_after=1)):
+                self._stop.wait(0.05)  # let a burst of commits land: one read for all of them
+            self._read_changes()
+            if self._health is not None:  # `sf health`: this role still reaches the database
+                self._health.beat()
 
     def _read_changes(self) -> None:
         after = max(0, self.cursor - REORDER_WINDOW)
