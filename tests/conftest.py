@@ -21,7 +21,13 @@ import psycopg
 import pytest
 from sleepy_factory.migrate import upgrade
 
-from tests.support.servers import admin_url_from_env, database_url, start_container, start_embedded_server
+from tests.support.servers import (
+    admin_url_from_env,
+    database_url,
+    scratch_database,
+    start_container,
+    start_embedded_server,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -63,26 +69,18 @@ def template_db(pg_admin_url: str) -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _fresh_database(admin_url: str, template: str | None) -> Iterator[str]:
-    name = f"sf_test_{uuid.uuid4().hex[:12]}"
-    clause = f' TEMPLATE "{template}"' if template else ""
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"{clause}')
-    yield database_url(admin_url, name)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture
 def db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
     """A fresh, migrated database for this test only (libpq URL)."""
-    yield from _fresh_database(pg_admin_url, template_db)
+    with scratch_database(pg_admin_url, template=template_db) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_db_url(pg_admin_url: str) -> Iterator[str]:
     """A fresh database with no schema at all (for migration tests)."""
-    yield from _fresh_database(pg_admin_url, None)
+    with scratch_database(pg_admin_url, template=None) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -12,7 +11,7 @@ from sf_orchestrator.transitions import PROMOTE
 from sleepy_factory.queue.claim import CLAIM
 from sleepy_factory.queue.recover import REQUEUE_EXPIRED
 
-from tests.support.servers import database_url
+from tests.support.servers import scratch_database
 
 Conn = psycopg.Connection[Any]
 
@@ -44,17 +43,12 @@ CROSS JOIN LATERAL (
 @pytest.fixture(scope="module")
 def big_queue_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
     """One migrated database holding the big table, shared by this module: EXPLAIN changes nothing."""
-    name = f"sf_plan_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    url = database_url(pg_admin_url, name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(ARRANGE_BIG_TABLE, {"jobs": JOBS})
-        conn.execute("ANALYZE jobs")
-        conn.execute("ANALYZE job_stages")
-    yield url
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(pg_admin_url, template=template_db, prefix="sf_plan") as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(ARRANGE_BIG_TABLE, {"jobs": JOBS})
+            conn.execute("ANALYZE jobs")
+            conn.execute("ANALYZE job_stages")
+        yield url
 
 
 @pytest.fixture

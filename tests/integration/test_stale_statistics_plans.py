@@ -11,7 +11,6 @@ the statement (rolled back) on such a table and checks the shape of the plan tha
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from sleepy_factory.queue.cycle import COMPLETE_AND_CLAIM, COMPLETE_AND_CLAIM_LE
 from sleepy_factory.queue.heartbeat import HEARTBEAT
 
 from tests.integration.test_claim_plan import Conn, _executed_plan, _index_names, _nodes, _seq_scanned
-from tests.support.servers import database_url
+from tests.support.servers import scratch_database
 
 JOBS = 6_000
 OWNER = "worker"
@@ -58,20 +57,15 @@ WHERE s.job_id = j.id AND s.position = 0
 
 @pytest.fixture(scope="module")
 def stale_queue_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
-    name = f"sf_stale_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    url = database_url(pg_admin_url, name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        for table in ("jobs", "job_stages"):  # no autovacuum may refresh what this module keeps stale
-            conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
-        conn.execute(ARRANGE_ALL_NEW, {"jobs": JOBS})
-        conn.execute("ANALYZE jobs")
-        conn.execute("ANALYZE job_stages")
-        conn.execute(ADVANCE_AUDIO, {"owner": OWNER})
-    yield url
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(pg_admin_url, template=template_db, prefix="sf_stale") as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            for table in ("jobs", "job_stages"):  # no autovacuum may refresh what this module keeps stale
+                conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
+            conn.execute(ARRANGE_ALL_NEW, {"jobs": JOBS})
+            conn.execute("ANALYZE jobs")
+            conn.execute("ANALYZE job_stages")
+            conn.execute(ADVANCE_AUDIO, {"owner": OWNER})
+        yield url
 
 
 @pytest.fixture

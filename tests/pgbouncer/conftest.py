@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from tests.support.children import Children
 from tests.support.pgbouncer import PgBouncer, start_pgbouncer
-from tests.support.servers import database_url
+from tests.support.servers import scratch_database
 
 
 @pytest.fixture(scope="session")
@@ -38,12 +37,8 @@ def pgbouncer(pg_admin_url: str) -> Iterator[PgBouncer]:
 @pytest.fixture
 def direct_db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
     """A fresh, migrated database for this test, on the server itself."""
-    name = f"sf_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield database_url(pg_admin_url, name)
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(pg_admin_url, template=template_db) as url:
+        yield url
 
 
 @pytest.fixture

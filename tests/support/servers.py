@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sleepy_factory.embedded import start_embedded
 from sleepy_factory.urls import libpq_url, sqlalchemy_url
 from sqlalchemy.engine import make_url
@@ -58,3 +62,17 @@ def database_url(server_url: str, name: str) -> str:
     """The same server, another database (libpq URL)."""
     url = make_url(sqlalchemy_url(server_url)).set(database=name)
     return libpq_url(url.render_as_string(hide_password=False))
+
+
+@contextmanager
+def scratch_database(admin_url: str, *, template: str | None, prefix: str = "sf_test") -> Iterator[str]:
+    """A new database on the server (a copy of `template`, or empty), dropped afterwards; its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    clause = f' TEMPLATE "{template}"' if template else ""
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"{clause}')
+    try:
+        yield database_url(admin_url, name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

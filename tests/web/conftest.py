@@ -7,7 +7,6 @@ own jobs (distinct topics) and compare counts before and after instead of expect
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,15 @@ import pytest
 
 from tests.support.api_server import ApiServer, start_api
 from tests.support.children import Children
-from tests.support.servers import database_url
+from tests.support.servers import scratch_database
 
 JAEGER = "http://jaeger.test:16686"
 
 
 @pytest.fixture(scope="module")
 def web_db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
-    name = f"sf_web_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield database_url(pg_admin_url, name)
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(pg_admin_url, template=template_db, prefix="sf_web") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
